@@ -1,0 +1,1 @@
+"""Golden data: facts transcribed from the notebook and measured calibrations (JSON files)."""

@@ -1,0 +1,5 @@
+import sys
+
+from mnist_mlp.cli import main
+
+sys.exit(main())

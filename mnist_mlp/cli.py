@@ -1,0 +1,288 @@
+"""``mnist-mlp``: data, models, summary, train, reproduce (the main job), verify, report, calibrate.
+
+Every expected failure (unknown model, bad value, bad data, unwritable folder, malformed result)
+is one line on stderr and exit code 2; a failed accuracy gate is exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+EXIT_GATE_FAILED = 1
+EXIT_USAGE = 2
+
+
+class RunDirError(ValueError):
+    """An output folder that cannot hold a run."""
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
+    return value
+
+
+def model_name(text: str) -> str:
+    from mnist_mlp.models import REGISTRY
+
+    if text not in REGISTRY:
+        raise argparse.ArgumentTypeError(f"unknown model {text!r}; valid names: {', '.join(REGISTRY)}")
+    return text
+
+
+def prepare_run_dir(path: Path) -> Path:
+    """Create ``path`` if needed and prove it is a writable folder, before any training starts."""
+    if path.exists() and not path.is_dir():
+        raise RunDirError(f"--out {path} is a file, not a folder; choose another --out")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise RunDirError(f"--out {path} is not writable ({exc.strerror}); choose another --out") from None
+    return path
+
+
+def default_run_dir() -> Path:
+    return Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+
+def cmd_data(args) -> int:
+    from mnist_mlp.data import fetch_mnist
+
+    started = time.perf_counter()
+    mnist = fetch_mnist(args.data)
+    size = mnist.cache_path.stat().st_size if mnist.cache_path.exists() else 0
+    print(f"source:  {mnist.source} ({mnist.path})")
+    print(f"cache:   {mnist.cache_path} ({size / 1e6:.1f} MB)")
+    for name in ("x_train", "y_train", "x_test", "y_test"):
+        array = getattr(mnist, name)
+        print(f"{name + ':':<8} {array.dtype} {array.shape}")
+    print(f"verified against golden/mnist.json in {time.perf_counter() - started:.1f}s")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from mnist_mlp import golden
+    from mnist_mlp.models import REGISTRY
+
+    arch = golden.load("architectures")["models"]
+    print(f"{'name':<18} {'layers':<36} {'total':>9} {'trainable':>9} {'non-train':>9}  notebook section")
+    for name, spec in REGISTRY.items():
+        counts = arch[name]
+        print(
+            f"{name:<18} {spec.layer_summary:<36} {counts['total']:>9,} {counts['trainable']:>9,} "
+            f"{counts['non_trainable']:>9,}  {spec.section}"
+        )
+    print("\n(counts from golden/architectures.json, i.e. the notebook; the tests prove the built models match)")
+    return 0
+
+
+def cmd_summary(args) -> int:
+    from mnist_mlp.models import build_model, get_spec
+
+    build_model(args.name).summary()
+    note = get_spec(args.name).note
+    if note:
+        print(f"Note: {note}")
+    return 0
+
+
+def _recipe(args):
+    from mnist_mlp.recipe import Recipe
+
+    return Recipe(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        steps_per_execution=args.steps_per_execution,
+    )
+
+
+def _train_models(args, names: list[str]) -> tuple[Path, dict]:
+    from mnist_mlp.data import load_mnist
+    from mnist_mlp.train import Dataset, train_and_evaluate
+
+    recipe = _recipe(args)
+    out = prepare_run_dir(args.out or default_run_dir())
+    print(f"run folder: {out}  (rerun with --out {out} to resume)", flush=True)
+    dataset = Dataset.from_mnist(load_mnist(args.data))
+    results = {}
+    started = time.perf_counter()
+    for i, name in enumerate(names, start=1):
+        results[name] = train_and_evaluate(name, dataset, recipe, out, label=f"[{i}/{len(names)}] ")
+        print(
+            f"[{i}/{len(names)}] {name}: test accuracy {results[name]['test_accuracy']:.4f} "
+            f"({time.perf_counter() - started:.0f}s so far)",
+            flush=True,
+        )
+    return out, results
+
+
+def _verify_and_print(results: dict) -> int:
+    from mnist_mlp.verify import format_table, gate_rows
+
+    rows = gate_rows(results)
+    print(format_table(rows))
+    failed = [row.model for row in rows if not row.passed]
+    if failed:
+        print(f"accuracy gate FAILED for: {', '.join(failed)}")
+        return EXIT_GATE_FAILED
+    return 0
+
+
+def cmd_train(args) -> int:
+    _, results = _train_models(args, [args.name])
+    return _verify_and_print(results)
+
+
+def cmd_reproduce(args) -> int:
+    from mnist_mlp.models import names
+
+    out, results = _train_models(args, args.models or list(names()))
+    _build_report(out)
+    return _verify_and_print(results)
+
+
+def cmd_verify(args) -> int:
+    from mnist_mlp.models import names
+    from mnist_mlp.results import load_run
+
+    return _verify_and_print(load_run(args.run_dir, names()))
+
+
+def _build_report(run_dir: Path) -> None:
+    try:
+        from mnist_mlp import report
+    except ImportError:  # the report module arrives with the plots issue
+        return
+    path = report.build_report(run_dir)
+    print(f"report: {path}")
+
+
+def cmd_report(args) -> int:
+    _build_report(args.run_dir)
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from mnist_mlp.compat import versions
+    from mnist_mlp.files import write_json
+    from mnist_mlp.models import names
+    from mnist_mlp.results import load_run
+    from mnist_mlp.verify import calibrate
+
+    seed_runs = {}
+    for run_dir in args.run_dirs:
+        run = load_run(run_dir, names())
+        seeds = {r["seed"] for r in run.values()}
+        if len(seeds) != 1 or set(run) != set(names()):
+            raise RunDirError(f"{run_dir}: calibrate needs one seed and all models per run folder")
+        seed_runs[seeds.pop()] = run
+    env = next(iter(next(iter(seed_runs.values())).values()))["environment"]
+    gates = calibrate(seed_runs, args.margin, args.mean_margin, env)
+    write_json(args.write, gates)
+    print(f"wrote {args.write} from seeds {sorted(seed_runs)}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mnist-mlp", description="The notebook's MNIST MLPs: build, train, gate and report."
+    )
+    parser.add_argument("--data", help="an mnist.npz or a folder of IDX files (else MNIST_MLP_DATA, caches, download)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log where the data came from and more")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("data", help="fetch/verify MNIST and print where it came from").set_defaults(func=cmd_data)
+    sub.add_parser("models", help="table of the eight architectures").set_defaults(func=cmd_models)
+    p = sub.add_parser("summary", help="Keras's summary of one model")
+    p.add_argument("name", type=model_name)
+    p.set_defaults(func=cmd_summary)
+
+    def training_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--epochs", type=positive_int, default=20)
+        p.add_argument("--batch-size", type=positive_int, default=128)
+        p.add_argument("--learning-rate", type=positive_float, default=0.001)
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--steps-per-execution", type=positive_int, default=1, help=argparse.SUPPRESS)
+        p.add_argument("--out", type=Path, help="run folder (default runs/<timestamp>); reuse it to resume")
+
+    p = sub.add_parser("train", help="train one model with the notebook's recipe")
+    p.add_argument("name", type=model_name)
+    training_options(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("reproduce", help="the main job: train all models, report, gate")
+    p.add_argument("--models", nargs="+", type=model_name, metavar="NAME", help="default: all eight")
+    training_options(p)
+    p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("verify", help="gate a run folder's accuracies against golden/gates.json")
+    p.add_argument("run_dir", type=Path)
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("report", help="(re)build figures and report.html/.md from a run folder")
+    p.add_argument("run_dir", type=Path)
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("calibrate", help="write gates.json from several seeds' reproduce runs")
+    p.add_argument("run_dirs", nargs="+", type=Path)
+    p.add_argument("--margin", type=positive_float, default=0.003)
+    p.add_argument("--mean-margin", type=positive_float, default=0.002)
+    p.add_argument("--write", type=Path, default=Path("golden/gates.json"))
+    p.set_defaults(func=cmd_calibrate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from mnist_mlp.data import DataError
+    from mnist_mlp.models import UnknownModelError
+    from mnist_mlp.recipe import RecipeError
+    from mnist_mlp.results import ResultError
+
+    try:
+        return args.func(args)
+    except (DataError, UnknownModelError, RecipeError, ResultError, RunDirError) as exc:
+        print(f"mnist-mlp: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("mnist-mlp: interrupted; rerun with the same --out to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

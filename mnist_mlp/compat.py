@@ -1,0 +1,90 @@
+"""The one seam between Keras 2.15 (TensorFlow 2.15, the notebook's world) and Keras 3.x.
+
+Everything else in mnist_mlp imports ``keras`` from here and calls these helpers where the two
+APIs differ, so version checks live in one file instead of being scattered through the code.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+
+import numpy as np
+
+SUPPORTED = "Keras 2.15 (TensorFlow 2.15) or Keras 3.x (TensorFlow >= 2.16, JAX or PyTorch backend)"
+
+
+class UnsupportedKerasError(ImportError):
+    """The installed Keras is outside the range this library is tested on."""
+
+
+def _import_keras():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
+    import keras
+
+    major, minor = (int(part) for part in keras.__version__.split(".")[:2])
+    if not (major == 3 or (major, minor) == (2, 15)):
+        raise UnsupportedKerasError(
+            f"mnist_mlp supports {SUPPORTED}; found Keras {keras.__version__}: "
+            "install tensorflow>=2.15 (with keras<3 for 2.15)"
+        )
+    return keras
+
+
+keras = _import_keras()
+KERAS_3 = keras.__version__.startswith("3.")
+
+
+def backend_name() -> str:
+    return keras.backend.backend()
+
+
+def to_categorical(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
+    """One-hot as float32 on both Keras lines (Keras 3 returns float64 for numpy input)."""
+    return keras.utils.to_categorical(labels, num_classes).astype(np.float32)
+
+
+def seed_everything(seed: int, deterministic_ops: bool = True) -> None:
+    """Seed Python, NumPy and the backend; with TensorFlow, also ask for deterministic kernels."""
+    keras.utils.set_random_seed(seed)
+    if deterministic_ops and backend_name() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
+def layer_output_shape(layer) -> tuple:
+    """A built layer's output shape as a plain tuple, e.g. ``(None, 600)``."""
+    shape = layer.output.shape
+    return tuple(None if d is None else int(d) for d in (shape.as_list() if hasattr(shape, "as_list") else shape))
+
+
+def versions() -> dict[str, str]:
+    """The software and machine a result came from, recorded in every result.json."""
+    info = {
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "backend": backend_name(),
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+    }
+    try:
+        import tensorflow as tf
+
+        info["tensorflow"] = tf.__version__
+    except ImportError:
+        info["tensorflow"] = None
+    return info
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"

@@ -1,0 +1,25 @@
+"""Read the golden/ files: the repository's top-level golden/ in a checkout or an editable
+install, ``mnist_mlp/golden/`` inside an installed wheel (pyproject maps one onto the other)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+_PACKAGE = Path(__file__).resolve().parent
+_CANDIDATES = (_PACKAGE / "golden", _PACKAGE.parent / "golden")
+
+
+def golden_dir() -> Path:
+    for candidate in _CANDIDATES:
+        if (candidate / "mnist.json").is_file():
+            return candidate
+    raise FileNotFoundError(f"golden/ not found in {', '.join(map(str, _CANDIDATES))}")
+
+
+@functools.cache
+def load(name: str) -> dict[str, Any]:
+    """Return the parsed ``golden/<name>.json``; cached, so treat the result as read-only."""
+    return json.loads((golden_dir() / f"{name}.json").read_text("utf-8"))
