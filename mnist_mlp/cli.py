@@ -192,7 +192,6 @@ def cmd_report(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from mnist_mlp.compat import versions
     from mnist_mlp.files import write_json
     from mnist_mlp.models import names
     from mnist_mlp.results import load_run

@@ -47,6 +47,11 @@ def to_categorical(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
 def seed_everything(seed: int, deterministic_ops: bool = True) -> None:
     """Seed Python, NumPy and the backend; with TensorFlow, also ask for deterministic kernels."""
     keras.utils.set_random_seed(seed)
+    if not KERAS_3:
+        # Keras 2's legacy stateful RNG ops keep their state in kernels that TensorFlow may share
+        # between two models of one process, so Dropout masks would not repeat; a per-layer
+        # tf.random.Generator (Keras 3's behaviour) does.
+        keras.backend.experimental.enable_tf_random_generator()
     if deterministic_ops and backend_name() == "tensorflow":
         import tensorflow as tf
 

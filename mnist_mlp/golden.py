@@ -1,5 +1,5 @@
 """Read the golden/ files: the repository's top-level golden/ in a checkout or an editable
-install, ``mnist_mlp/golden/`` inside an installed wheel (pyproject maps one onto the other)."""
+install, ``mnist_mlp/_golden/`` inside an installed wheel (pyproject maps one onto the other)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 _PACKAGE = Path(__file__).resolve().parent
-_CANDIDATES = (_PACKAGE / "golden", _PACKAGE.parent / "golden")
+_CANDIDATES = (_PACKAGE / "_golden", _PACKAGE.parent / "golden")
 
 
 def golden_dir() -> Path:

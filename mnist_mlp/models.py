@@ -112,11 +112,11 @@ def get_spec(name: str) -> ModelSpec:
 
 def build_model(name: str, seed: int | None = None):
     """An uncompiled ``keras.Sequential`` for ``name``; with ``seed``, identical weights each time."""
-    from mnist_mlp.compat import keras
+    from mnist_mlp.compat import keras, seed_everything
 
     spec = get_spec(name)
     if seed is not None:
-        keras.utils.set_random_seed(seed)
+        seed_everything(seed, deterministic_ops=False)
     layers = [keras.Input((INPUT_DIM,))]
     for units, stddev in zip(spec.hidden_units, spec.init_stddevs):
         # A fresh initializer per layer: one Keras 3 instance would repeat the same values.

@@ -110,8 +110,12 @@ def train_and_evaluate(
     recipe: Recipe = NOTEBOOK,
     run_dir: str | Path = "runs/latest",
     label: str = "",
+    callbacks: list | None = None,
 ) -> dict:
-    """Train ``name`` with ``recipe`` on ``dataset``; return (and write) its result dict."""
+    """Train ``name`` with ``recipe`` on ``dataset``; return (and write) its result dict.
+
+    ``callbacks`` are extra Keras callbacks, run after the epoch recorder and the backup.
+    """
     spec = models.get_spec(name)
     out = Path(run_dir) / name
     done = results.load_finished(out, recipe)
@@ -134,7 +138,7 @@ def train_and_evaluate(
         shuffle=True,
         validation_data=(dataset.x_test, dataset.y_test),
         verbose=0,
-        callbacks=[recorder, keras.callbacks.BackupAndRestore(str(backup_dir))],
+        callbacks=[recorder, keras.callbacks.BackupAndRestore(str(backup_dir)), *(callbacks or [])],
     )
     train_seconds = time.perf_counter() - started
     test_loss, test_accuracy = model.evaluate(

@@ -1,0 +1,194 @@
+"""The run's figures, drawn headless and saved as PNG files atomically.
+
+Each ``plot_*`` function draws one figure from saved results (never from a live training
+session), writes it to ``target`` and returns the matplotlib ``Figure`` so callers and tests can
+read the plotted data back. Figures are built with ``matplotlib.figure.Figure`` rather than
+``pyplot``: nothing is registered in pyplot's global figure list, so building a report of many
+figures neither leaks memory nor needs closing.
+"""
+
+from __future__ import annotations
+
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot (seaborn imports it): reports are built on headless machines
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+from mnist_mlp.files import atomic_path
+
+DPI = 100
+LOSS_SIZE = (10.0, 6.0)  # the notebook's loss_plot figsize
+TEST_ACCURACY_SIZE = (11.0, 6.0)
+VAL_ACCURACY_SIZE = (11.0, 6.0)
+WEIGHT_PANEL_SIZE = (3.0, 7.0)  # per Dense layer; the notebook's (15, 7) held three panels
+WEIGHT_MIN_WIDTH = 9.0
+
+# One colour per architecture, one line style per variant, identical in every figure, so a
+# reader can tell arch2_bn_dropout from arch3_relu without reading the legend each time.
+FAMILY_COLORS = {"arch1": "tab:blue", "arch2": "tab:orange", "arch3": "tab:green"}
+VARIANT_STYLES = {"relu": "-", "bn": ":", "bn_dropout": "--"}
+PANEL_COLORS = ("tab:blue", "tab:red", "gold", "tab:green", "tab:purple", "tab:brown")
+REACHED_LEVELS = (0.975, 0.98)  # the levels observation 2 checks, drawn on the val-accuracy plot
+REACHED_BY_EPOCH = 15
+
+
+def model_style(name: str) -> dict:
+    """Line colour and style for a model name (softmax and unknown names: grey, solid)."""
+    family, _, variant = name.partition("_")
+    return {
+        "color": FAMILY_COLORS.get(family, "tab:gray"),
+        "linestyle": VARIANT_STYLES.get(variant, "-"),
+    }
+
+
+def weights_size(panels: int) -> tuple[float, float]:
+    """Figure size for ``panels`` violins: wide enough that each keeps its own readable label."""
+    width, height = WEIGHT_PANEL_SIZE
+    return max(WEIGHT_MIN_WIDTH, width * panels), height
+
+
+def _figure(size: tuple[float, float]) -> Figure:
+    """A Figure with constrained layout: labels and outside legends fit without changing size."""
+    return Figure(figsize=size, dpi=DPI, layout="constrained")
+
+
+def save(fig: Figure, target: str | os.PathLike) -> Figure:
+    """Write ``fig`` as PNG at ``DPI`` (exactly figsize * DPI pixels: no tight bbox)."""
+    with atomic_path(target, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI)
+    return fig
+
+
+def _epochs(values: list) -> range:
+    """Epoch numbers as the notebook plots them: 1..N."""
+    return range(1, len(values) + 1)
+
+
+def plot_loss(result: dict, target: str | os.PathLike, reference: dict | None = None) -> Figure:
+    """The notebook's ``loss_plot``: validation (blue) and train (red) loss per epoch.
+
+    ``reference`` is the notebook's result for the same model (results-shaped, see
+    ``report.notebook_results``); its validation loss is drawn dashed, so the reader sees at once
+    whether this run trains like the published one.
+    """
+    history = result["history"]
+    fig = _figure(LOSS_SIZE)
+    ax = fig.subplots()
+    ax.plot(_epochs(history["val_loss"]), history["val_loss"], "b", label="Validation Loss")
+    ax.plot(_epochs(history["loss"]), history["loss"], "r", label="Train Loss")
+    if reference is not None:
+        published = reference["history"]["val_loss"]
+        ax.plot(_epochs(published), published, "b--", alpha=0.5, label="Validation Loss (notebook)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("Categorical Crossentropy Loss")
+    ax.set_title(
+        f"{result['model']}: variation of loss with epochs "
+        f"(test accuracy {result['test_accuracy']:.2%})"
+    )
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True)
+    ax.legend(loc="best")
+    return save(fig, target)
+
+
+def dense_kernels(model) -> list[tuple[str, np.ndarray]]:
+    """``(layer name, kernel)`` for every Dense layer, in order.
+
+    Picked by layer, not by ``get_weights()`` index: in a BatchNormalization model the notebook's
+    indices 0, 2, 4 are a kernel, a BN gamma and a BN moving mean.
+    """
+    from mnist_mlp.compat import keras
+
+    return [
+        (layer.name, np.asarray(layer.kernel.numpy()))
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Dense)
+    ]
+
+
+def load_model(path: str | os.PathLike):
+    """A saved model, uncompiled: plotting needs its weights, not its optimizer."""
+    from mnist_mlp.compat import keras
+
+    return keras.models.load_model(path, compile=False)
+
+
+def plot_weights(model, target: str | os.PathLike) -> Figure:
+    """The notebook's ``weight_plot``, corrected: one violin per Dense kernel, all layers.
+
+    Violins use ``cut=0`` so each one spans exactly the kernel's smallest to largest weight
+    rather than inventing density beyond the data.
+    """
+    import seaborn as sns
+
+    kernels = dense_kernels(model)
+    fig = _figure(weights_size(len(kernels)))
+    axes = fig.subplots(1, len(kernels), squeeze=False)[0]
+    for i, (ax, (layer_name, kernel)) in enumerate(zip(axes, kernels)):
+        role = "output" if i == len(kernels) - 1 else f"hidden {i + 1}"
+        sns.violinplot(y=kernel.ravel(), ax=ax, color=PANEL_COLORS[i % len(PANEL_COLORS)], cut=0)
+        ax.set_xlabel(f"{role} ({layer_name})\nkernel {tuple(kernel.shape)}")
+        ax.set_ylabel("weight value" if i == 0 else "")
+    fig.suptitle(f"{model.name}: Dense kernels after training")
+    return save(fig, target)
+
+
+def plot_test_accuracy(rows, target: str | os.PathLike) -> Figure:
+    """Final test accuracy per model, this run beside the notebook, gate minimum as a black bar.
+
+    ``rows`` are ``verify.GateRow``s, so the figure shows exactly what the gate judged. The axis is
+    zoomed to the data (the models differ by tenths of a point); each bar carries its value.
+    """
+    fig = _figure(TEST_ACCURACY_SIZE)
+    ax = fig.subplots()
+    x = np.arange(len(rows))
+    width = 0.4
+    ours = ax.bar(x - width / 2, [r.ours for r in rows], width, label="this run", color="tab:blue")
+    notebook = [np.nan if r.notebook is None else r.notebook for r in rows]
+    theirs = ax.bar(x + width / 2, notebook, width, label="notebook", color="tab:gray")
+    ax.hlines(
+        [r.threshold for r in rows], x - 0.45, x + 0.45, colors="black", linewidth=2.5,
+        label="gate minimum",
+    )
+    for bars, values in ((ours, [r.ours for r in rows]), (theirs, notebook)):
+        labels = ["n/a" if np.isnan(v) else f"{v:.2%}" for v in values]
+        ax.bar_label(bars, labels, rotation=90, padding=3, fontsize=8)
+    values = [v for v in [*[r.ours for r in rows], *notebook, *[r.threshold for r in rows]]
+              if not np.isnan(v)]
+    ax.set_ylim(min(values) - 0.01, min(1.0, max(values) + 0.01))
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+    ax.set_xticks(x, [r.model for r in rows], rotation=20, ha="right")
+    ax.set_ylabel("test accuracy")
+    ax.set_title("Final test accuracy: this run vs the notebook, with each model's gate minimum")
+    ax.grid(True, axis="y", alpha=0.4)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return save(fig, target)
+
+
+def plot_val_accuracy(results: dict[str, dict], target: str | os.PathLike) -> Figure:
+    """Validation accuracy per epoch of every model on one axis, with the 97.5 % and 98 % levels
+    and epoch 15 marked: the picture behind the notebook's 'close to 98 % after 15 epochs'."""
+    fig = _figure(VAL_ACCURACY_SIZE)
+    ax = fig.subplots()
+    for name, result in results.items():
+        values = result["history"]["val_accuracy"]
+        ax.plot(_epochs(values), values, label=name, linewidth=1.8, **model_style(name))
+    for level in REACHED_LEVELS:
+        ax.axhline(level, color="black", linewidth=0.8, linestyle=(0, (1, 3)))
+    ax.axvline(REACHED_BY_EPOCH, color="black", linewidth=0.8, linestyle=(0, (1, 3)))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title(
+        f"Validation accuracy per epoch (dotted: {' and '.join(f'{v:.1%}' for v in REACHED_LEVELS)}"
+        f", epoch {REACHED_BY_EPOCH})"
+    )
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True, alpha=0.4)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return save(fig, target)

@@ -1,0 +1,149 @@
+"""The command line: tables, the verify gate's PASS/FAIL/exit codes, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mnist_mlp import cli, golden, models
+from mnist_mlp.verify import gate_rows
+
+GATES = golden.load("gates")
+
+
+def craft_result(name: str, accuracy: float, epochs: int = 3) -> dict:
+    """A plausible result.json for ``name`` whose final test accuracy is ``accuracy``."""
+    counts = golden.load("architectures")["models"][name]
+    return {
+        "schema": 1, "model": name, "seed": 0,
+        "params": {k: counts[k] for k in ("total", "trainable", "non_trainable")},
+        "recipe": {"epochs": epochs, "batch_size": 128, "learning_rate": 0.001, "seed": 0,
+                   "steps_per_execution": 1, "jit_compile": "auto"},
+        "history": {"loss": [0.3, 0.1, 0.05][:epochs], "accuracy": [0.9, 0.97, 0.99][:epochs],
+                    "val_loss": [0.2, 0.1, 0.08][:epochs], "val_accuracy": [0.95, 0.97, accuracy][:epochs]},
+        "test_loss": 0.08, "test_accuracy": accuracy, "epoch_seconds": [1.0] * epochs,
+        "step_ms": 2.0, "train_seconds": 3.0, "environment": {"python": "3.11", "tensorflow": "2.21.0",
+                                                            "keras": "3.15.1", "backend": "tensorflow"},
+    }
+
+
+def write_run(run_dir, accuracies: dict[str, float]) -> None:
+    for name, accuracy in accuracies.items():
+        (run_dir / name).mkdir(parents=True, exist_ok=True)
+        (run_dir / name / "result.json").write_text(json.dumps(craft_result(name, accuracy)))
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as exc:  # argparse's own usage errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_models_table_lists_every_model_with_its_counts(capsys):
+    code, out, _ = run_cli(capsys, "models")
+    assert code == 0
+    for name in models.names():
+        line = next(line for line in out.splitlines() if line.startswith(name + " "))
+        assert f"{golden.load('architectures')['models'][name]['total']:,}" in line
+    assert "784-700-350-200-100-50-10 +BN +Dropout(0.5)" in out
+
+
+def test_summary_prints_keras_summary(capsys):
+    code, out, _ = run_cli(capsys, "summary", "arch3_bn_dropout")
+    assert code == 0 and "896,310" in out and "0.55" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["summary", "arch9"],
+        ["train", "nope"],
+        ["train", "arch1_relu", "--epochs", "0"],
+        ["reproduce", "--batch-size", "-1"],
+        ["reproduce", "--epochs", "many"],
+        ["reproduce", "--models", "arch1_relu", "bogus"],
+    ],
+    ids=["summary-unknown", "train-unknown", "epochs-0", "batch-negative", "epochs-text", "models-unknown"],
+)
+def test_bad_values_exit_2_with_one_line(capsys, argv):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.strip().splitlines()[-1].startswith("mnist-mlp")  # usage + one error line
+
+
+def test_unknown_model_error_lists_valid_names(capsys):
+    _, _, err = run_cli(capsys, "summary", "arch9")
+    assert all(name in err for name in models.names())
+
+
+def test_out_folder_that_is_a_file_is_refused_and_kept(capsys, tmp_path):
+    target = tmp_path / "results.txt"
+    target.write_text("precious")
+    code, _, err = run_cli(capsys, "train", "softmax", "--epochs", "1", "--out", str(target))
+    assert code == 2 and "is a file" in err and len(err.strip().splitlines()) == 1
+    assert target.read_text() == "precious"
+
+
+def test_out_folder_under_a_file_is_not_writable(capsys, tmp_path):
+    (tmp_path / "f").write_text("x")
+    code, _, err = run_cli(capsys, "reproduce", "--out", str(tmp_path / "f" / "run"))
+    assert code == 2 and "not writable" in err
+
+
+def test_verify_passes_a_good_run(capsys, tmp_path):
+    write_run(tmp_path, {name: 0.999 for name in models.names()})
+    code, out, _ = run_cli(capsys, "verify", str(tmp_path))
+    assert code == 0
+    assert out.count("PASS") == len(models.names()) + 1 and "FAIL" not in out  # + the mean row
+
+
+def test_verify_fails_one_bad_model(capsys, tmp_path):
+    write_run(tmp_path, {name: 0.999 for name in models.names()} | {"arch2_relu": 0.95})
+    code, out, _ = run_cli(capsys, "verify", str(tmp_path))
+    assert code == 1
+    failing = [line for line in out.splitlines() if line.endswith("FAIL")]
+    assert [line.split()[0] for line in failing] == ["arch2_relu"]
+    assert "95.00" in failing[0] and "98.08" in failing[0]  # ours and the notebook's
+
+
+def test_mean_gate_fails_when_every_model_is_just_above_its_floor(tmp_path):
+    results = {name: craft_result(name, GATES["models"][name]["min_test_accuracy"]) for name in models.names()}
+    rows = {row.model: row for row in gate_rows(results, GATES | {"min_mean_test_accuracy": 0.999})}
+    assert all(rows[name].passed for name in models.names())
+    assert not rows["mean(7)"].passed
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "no <model>/result.json"), ("{not json", "malformed result.json"),
+     ('{"model": "arch1_relu"}', "malformed result.json")],
+    ids=["empty-folder", "not-json", "missing-keys"],
+)
+def test_verify_bad_run_folder_is_one_line_exit_2(capsys, tmp_path, content, message):
+    if content is not None:
+        (tmp_path / "arch1_relu").mkdir()
+        (tmp_path / "arch1_relu" / "result.json").write_text(content)
+    code, _out, err = run_cli(capsys, "verify", str(tmp_path))
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_verify_missing_folder(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "verify", str(tmp_path / "nowhere"))
+    assert code == 2 and "no such run folder" in err
+
+
+def test_data_command_reports_source_and_verified(capsys, mnist, monkeypatch):
+    monkeypatch.setenv("MNIST_MLP_CACHE", str(mnist.cache_path.parent))
+    code, out, _ = run_cli(capsys, "data")
+    assert code == 0 and "source:  cache" in out and "verified" in out and "(60000, 28, 28)" in out
+
+
+def test_bad_data_file_is_exit_2(capsys, tmp_path):
+    bad = tmp_path / "mnist.npz"
+    bad.write_bytes(b"\x00" * 100)
+    code, _, err = run_cli(capsys, "--data", str(bad), "data")
+    assert code == 2 and str(bad) in err and len(err.strip().splitlines()) == 1

@@ -1,0 +1,435 @@
+"""The report and its figures, built from crafted run folders (no training, no MNIST).
+
+One run folder is crafted per module and reported once; every figure the report draws is
+recorded, so the tests read back exactly what was plotted. The observation checks are pure
+functions and are flipped here by flipping the crafted numbers.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import json
+import re
+import struct
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_mlp import cli, golden, plots, report
+from mnist_mlp.models import NOTEBOOK_MODELS, build_model, names
+from mnist_mlp.results import ResultError
+
+PRESENT = ("arch1_relu", "arch1_bn_dropout", "arch2_relu", "arch3_bn_dropout", "softmax")
+MISSING = tuple(n for n in names() if n not in PRESENT)
+WITH_MODEL_FILE = ("arch1_bn_dropout", "softmax")
+CORRUPT_MODEL_FILE = "arch2_relu"
+GATES = {
+    "min_mean_test_accuracy": 0.97,
+    "models": {n: {"min_test_accuracy": 0.90 if n == "softmax" else 0.97} for n in names()},
+}
+TEST_ACCURACY = {
+    "arch1_relu": 0.9821, "arch1_bn_dropout": 0.9815, "arch2_relu": 0.9808,
+    "arch3_bn_dropout": 0.9790, "softmax": 0.9262,
+}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Crafted results
+
+
+def make_result(
+    name: str,
+    *,
+    epochs: int = 20,
+    train_loss: float = 0.02,
+    gap: float = 0.07,
+    reach_epoch: int | None = 5,
+    test_accuracy: float = 0.981,
+) -> dict:
+    """A plausible result.json dict: train loss falls to ``train_loss``, validation loss ends
+    ``gap`` above it, validation accuracy first reaches 97.5 % at ``reach_epoch`` (None: never)
+    and ends at ``test_accuracy`` when that is above 97.5 %."""
+    epoch = np.arange(1, epochs + 1)
+    loss = train_loss + (0.25 - train_loss) * np.exp(-(epoch - 1) / 3)
+    val_loss = np.linspace(0.12, loss[-1] + gap, epochs)
+    reached = epoch >= (reach_epoch or epochs + 1)
+    val_accuracy = np.where(
+        reached,
+        np.linspace(0.976, max(test_accuracy, 0.976), epochs),
+        np.linspace(0.95, 0.974, epochs),
+    )
+    return {
+        "schema": 1,
+        "model": name,
+        "params": {"total": 1000, "trainable": 1000, "non_trainable": 0},
+        "recipe": {"epochs": epochs, "batch_size": 128, "learning_rate": 0.001, "seed": 0},
+        "seed": 0,
+        "history": {
+            "loss": loss.tolist(),
+            "accuracy": (1 - loss / 4).tolist(),
+            "val_loss": val_loss.tolist(),
+            "val_accuracy": val_accuracy.tolist(),
+        },
+        "test_loss": float(val_loss[-1]),
+        "test_accuracy": test_accuracy,
+        "epoch_seconds": [3.0] * epochs,
+        "step_ms": 6.5,
+        "train_seconds": 3.0 * epochs,
+        "environment": {
+            "python": "3.11.9", "keras": "3.15.0", "backend": "tensorflow",
+            "tensorflow": "2.21.0", "numpy": "2.4.6", "machine": "x86_64",
+            "cpu": "Crafted CPU @ 2.0GHz", "cpu_count": 2,
+        },
+        "finished": "2026-01-01T00:00:00+00:00",
+    }
+
+
+def write_result(run_dir: Path, result: dict) -> None:
+    folder = run_dir / result["model"]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "result.json").write_text(json.dumps(result), "utf-8")
+
+
+def craft_run(run_dir: Path, models=PRESENT) -> Path:
+    for name in models:
+        write_result(run_dir, make_result(name, test_accuracy=TEST_ACCURACY[name]))
+    return run_dir
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) from the IHDR chunk, after checking the PNG signature."""
+    head = path.read_bytes()[:24]
+    assert head[:8] == PNG_SIGNATURE, f"{path} is not a PNG"
+    assert head[12:16] == b"IHDR"
+    return struct.unpack(">II", head[16:24])
+
+
+def pixels(size: tuple[float, float]) -> tuple[int, int]:
+    return round(size[0] * plots.DPI), round(size[1] * plots.DPI)
+
+
+class TagBalance(html.parser.HTMLParser):
+    """Fails on a closing tag that does not close the innermost open element."""
+
+    VOID = frozenset({"meta", "img", "br", "hr", "link", "input"})
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        pass  # <img ... />: opens and closes itself
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack[-1] == tag, f"</{tag}> closes {self.stack[-1:]}"
+        self.stack.pop()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A crafted run reported once; ``figures`` maps each saved file name to its Figure."""
+    run_dir = craft_run(tmp_path_factory.mktemp("run"))
+    for name in WITH_MODEL_FILE:
+        build_model(name, seed=0).save(run_dir / name / "model.keras")
+    (run_dir / CORRUPT_MODEL_FILE / "model.keras").write_bytes(b"not a zip file")
+    figures: dict[str, object] = {}
+
+    def recording(function):
+        def wrapper(*args, **kwargs):
+            fig = function(*args, **kwargs)
+            figures[Path(args[1]).name] = fig
+            return fig
+
+        return wrapper
+
+    with pytest.MonkeyPatch.context() as mp:
+        for function in ("plot_loss", "plot_weights", "plot_test_accuracy", "plot_val_accuracy"):
+            mp.setattr(plots, function, recording(getattr(plots, function)))
+        html_path = report.build_report(run_dir, gates=GATES)
+    return {
+        "run": run_dir,
+        "html": html_path.read_text("utf-8"),
+        "md": (run_dir / "report.md").read_text("utf-8"),
+        "figures": figures,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+
+
+def expected_sizes() -> dict[str, tuple[int, int]]:
+    sizes = {f"loss_{n}.png": (1000, 600) for n in PRESENT}  # the notebook's figsize=(10, 6)
+    sizes |= {f"weights_{n}.png": pixels(plots.weights_size(3 if n != "softmax" else 1))
+              for n in WITH_MODEL_FILE}
+    sizes["test_accuracy.png"] = pixels(plots.TEST_ACCURACY_SIZE)
+    sizes["val_accuracy.png"] = pixels(plots.VAL_ACCURACY_SIZE)
+    return sizes
+
+
+def test_every_figure_is_a_png_of_figsize_times_dpi(built):
+    files = {p.name: p for p in (built["run"] / "figures").glob("*.png")}
+    assert {name: png_size(path) for name, path in files.items()} == expected_sizes()
+
+
+def lines_by_label(ax) -> dict:
+    return {line.get_label(): line for line in ax.lines}
+
+
+def test_loss_figure_plots_the_history_and_the_notebooks_validation_loss(built):
+    result = make_result("arch1_relu", test_accuracy=TEST_ACCURACY["arch1_relu"])
+    ax = built["figures"]["loss_arch1_relu.png"].axes[0]
+    lines = lines_by_label(ax)
+    np.testing.assert_allclose(lines["Train Loss"].get_ydata(), result["history"]["loss"])
+    np.testing.assert_allclose(lines["Validation Loss"].get_ydata(), result["history"]["val_loss"])
+    assert list(lines["Train Loss"].get_xdata()) == list(range(1, 21))
+    published = lines["Validation Loss (notebook)"]
+    assert published.get_linestyle() == "--"
+    notebook = golden.load("seed_results")["models"]["arch1_relu"]["epochs"]
+    assert list(published.get_ydata()) == [e["val_loss"] for e in notebook]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("epoch", "Categorical Crossentropy Loss")
+    assert ax.get_legend() is not None and ax.get_title()
+
+
+def test_loss_figure_has_no_notebook_curve_for_softmax(built):
+    lines = lines_by_label(built["figures"]["loss_softmax.png"].axes[0])
+    assert set(lines) == {"Train Loss", "Validation Loss"}
+
+
+def test_violin_panels_are_the_dense_kernels_by_layer(built):
+    model = plots.load_model(built["run"] / "arch1_bn_dropout" / "model.keras")
+    kernels = plots.dense_kernels(model)
+    assert [k.shape for _, k in kernels] == [(784, 600), (600, 100), (100, 10)]
+    axes = built["figures"]["weights_arch1_bn_dropout.png"].axes
+    assert len(axes) == len(kernels)
+    for ax, (layer_name, kernel) in zip(axes, kernels):
+        assert layer_name in ax.get_xlabel() and str(kernel.shape) in ax.get_xlabel()
+        # cut=0: the violin spans exactly the kernel's range (a BN gamma would be all ones).
+        extent = ax.collections[0].get_paths()[0].vertices[:, 1]
+        np.testing.assert_allclose([extent.min(), extent.max()], [kernel.min(), kernel.max()],
+                                   rtol=1e-5)
+
+
+def test_weights_figure_has_one_panel_per_dense_layer_of_a_deep_model(tmp_path):
+    fig = plots.plot_weights(build_model("arch3_relu", seed=0), tmp_path / "w.png")
+    shapes = [(784, 700), (700, 350), (350, 200), (200, 100), (100, 50), (50, 10)]
+    assert [str(s) in ax.get_xlabel() for ax, s in zip(fig.axes, shapes)] == [True] * 6
+    assert len(fig.axes) == 6
+    assert png_size(tmp_path / "w.png") == pixels(plots.weights_size(6)) == (1800, 700)
+
+
+def test_accuracy_bars_show_ours_the_notebook_and_the_gate(built):
+    ax = built["figures"]["test_accuracy.png"].axes[0]
+    ours, theirs = ax.containers[:2]
+    assert [b.get_height() for b in ours] == [TEST_ACCURACY[n] for n in PRESENT]
+    notebook = golden.load("seed_results")["models"]
+    expected = [notebook[n]["test_accuracy"] if n in notebook else np.nan for n in PRESENT]
+    np.testing.assert_array_equal([b.get_height() for b in theirs], expected)
+    gate = ax.collections[0]  # the hlines
+    levels = sorted({round(seg[0][1], 6) for seg in gate.get_segments()})
+    assert levels == [0.90, 0.97]
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(PRESENT)
+
+
+def test_validation_accuracy_curves_of_all_models_on_one_axis(built):
+    (ax,) = built["figures"]["val_accuracy.png"].axes
+    lines = lines_by_label(ax)
+    for name in PRESENT:
+        expected = make_result(name, test_accuracy=TEST_ACCURACY[name])["history"]["val_accuracy"]
+        np.testing.assert_allclose(lines[name].get_ydata(), expected)
+
+
+# ---------------------------------------------------------------------------------------------
+# The reports
+
+
+def test_html_is_self_contained_and_well_formed(built):
+    page = built["html"]
+    figure_count = len(list((built["run"] / "figures").glob("*.png")))
+    assert page.count('src="data:image/png;base64,') == figure_count == len(expected_sizes())
+    assert not re.search(r"<(script|link)\b|src=\"(?!data:)|url\(", page)
+    parser = TagBalance()
+    parser.feed(page)
+    parser.close()
+    assert parser.stack == []
+    ET.fromstring(page.split("\n", 1)[1])  # well-formed XML once the doctype line is off
+
+
+def test_reports_name_every_model_and_the_verify_table(built):
+    for text in (built["html"], built["md"]):
+        for name in PRESENT:
+            assert name in text
+        assert text.count("PASS") >= len(PRESENT) + 1  # every row, plus the headline verdict
+        assert "Crafted CPU @ 2.0GHz" in text and "recipe.batch_size" in text
+
+
+def test_markdown_references_every_figure_by_relative_path(built):
+    targets = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", built["md"])
+    assert sorted(Path(t).name for t in targets) == sorted(expected_sizes())
+    assert all(not Path(t).is_absolute() and (built["run"] / t).is_file() for t in targets)
+
+
+def test_missing_models_are_listed(built):
+    listed = built["md"].split("Not in this run:", 1)[1].split("\n\n", 2)[1]
+    assert listed.splitlines() == [f"- {n}" for n in MISSING]
+    assert all(f"<li>{n}</li>" in built["html"] for n in MISSING)
+
+
+def test_missing_or_unreadable_model_file_is_reported_not_raised(built):
+    assert "No arch1_relu/model.keras in this run folder: weights figure skipped." in built["md"]
+    assert f"{CORRUPT_MODEL_FILE}/model.keras could not be read" in built["md"]
+    assert "Traceback" not in built["md"]
+
+
+def test_report_says_what_the_notebooks_weight_plot_really_showed(built):
+    assert report.notebook_weight_picks("arch1_bn") == [
+        ("Hidden Layer 1", "hidden 1 kernel"),
+        ("Hidden Layer 2", "BN 1 gamma"),
+        ("Output Layer", "BN 1 moving mean"),
+    ]
+    assert "'Hidden Layer 2' = BN 1 gamma" in built["md"]  # arch1_bn_dropout's section
+    assert "'Output Layer' = hidden 3 kernel" in built["md"]  # arch2_relu's
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_MODELS)
+def test_weight_list_labels_follow_the_built_models_weights(name):
+    words = {"kernel": "kernel", "bias": "bias", "gamma": "gamma", "beta": "beta",
+             "mean": "moving_mean", "variance": "moving_variance"}
+    labels = report.weight_list_labels(name)
+    paths = [getattr(w, "path", w.name) for w in build_model(name).weights]
+    assert [words[label.split()[-1]] for label in labels] == [p.split("/")[-1] for p in paths]
+
+
+def test_notebook_results_carry_the_published_numbers():
+    published = golden.load("seed_results")["models"]["arch2_bn_dropout"]
+    converted = report.notebook_results()["arch2_bn_dropout"]
+    assert converted["history"]["val_accuracy"] == [e["val_acc"] for e in published["epochs"]]
+    assert converted["test_accuracy"] == published["test_accuracy"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Observations, flipped
+
+
+def verdict(check, *results: dict) -> report.Observation:
+    return check({r["model"]: r for r in results})
+
+
+@pytest.mark.parametrize(
+    ("relu_gap", "bn_dropout_gap", "expected"),
+    [(0.08, -0.01, report.HOLDS), (0.01, 0.05, report.FAILS), (0.03, 0.03, report.FAILS)],
+)
+def test_overfitting_verdict_follows_the_loss_gaps(relu_gap, bn_dropout_gap, expected):
+    obs = verdict(
+        report.check_overfitting,
+        make_result("arch1_relu", gap=0.07), make_result("arch1_bn_dropout", gap=0.0),
+        make_result("arch2_relu", gap=relu_gap), make_result("arch2_bn_dropout", gap=bn_dropout_gap),
+    )
+    assert obs.verdict == expected
+    assert [row[0] for row in obs.table.rows] == ["arch1", "arch2"]
+    assert obs.table.rows[1][1:3] == (f"{relu_gap:.4f}", f"{bn_dropout_gap:.4f}")
+
+
+def test_overfitting_is_not_checkable_without_a_pair():
+    obs = verdict(report.check_overfitting, make_result("arch1_relu"), make_result("arch2_bn_dropout"))
+    assert obs.verdict == report.UNCHECKABLE
+
+
+@pytest.mark.parametrize(
+    ("reach_epoch", "epochs", "expected", "first"),
+    [
+        (10, 20, report.HOLDS, "10"),
+        (15, 20, report.HOLDS, "15"),
+        (16, 20, report.FAILS, "16"),
+        (None, 20, report.FAILS, "never"),
+        (None, 10, report.UNCHECKABLE, "never"),
+    ],
+)
+def test_convergence_verdict_follows_the_epoch_of_reaching(reach_epoch, epochs, expected, first):
+    obs = verdict(
+        report.check_convergence,
+        make_result("arch1_relu", reach_epoch=3),
+        make_result("arch3_relu", reach_epoch=reach_epoch, epochs=epochs),
+        make_result("softmax", reach_epoch=None, test_accuracy=0.92),  # not a notebook model
+    )
+    assert obs.verdict == expected
+    assert [row[:2] for row in obs.table.rows] == [("arch1_relu", "3"), ("arch3_relu", first)]
+
+
+def test_convergence_reports_both_levels():
+    result = make_result("arch1_relu", reach_epoch=4, test_accuracy=0.985)
+    values = result["history"]["val_accuracy"]
+    (row,) = verdict(report.check_convergence, result).table.rows
+    assert row[1:3] == ("4", str(report.first_epoch_reaching(values, 0.98)))
+    assert report.first_epoch_reaching([0.97, 0.98, 0.975], 0.975) == 2
+
+
+def test_convergence_is_not_checkable_without_notebook_models():
+    obs = verdict(report.check_convergence, make_result("softmax", test_accuracy=0.92))
+    assert obs.verdict == report.UNCHECKABLE
+
+
+@pytest.mark.parametrize(
+    ("deep", "shallow", "expected"),
+    [(0.981, 0.976, report.HOLDS), (0.99, 0.98, report.HOLDS), (0.985, 0.970, report.FAILS)],
+)
+def test_depth_verdict_follows_the_accuracy_spread(deep, shallow, expected):
+    obs = verdict(
+        report.check_depth,
+        make_result("arch1_relu", test_accuracy=shallow),
+        make_result("arch3_relu", test_accuracy=deep),
+        make_result("softmax", test_accuracy=0.5),  # not a notebook model: outside the spread
+    )
+    assert obs.verdict == expected
+    assert f"{(deep - shallow) * 100:.2f} percentage points" in obs.evidence
+
+
+def test_depth_is_not_checkable_with_one_depth():
+    obs = verdict(report.check_depth, make_result("arch1_relu"), make_result("arch1_bn"))
+    assert obs.verdict == report.UNCHECKABLE
+
+
+def test_observations_on_the_notebooks_own_numbers():
+    verdicts = [o.verdict for o in report.observations(report.notebook_results())]
+    # arch3_bn_dropout's printed val_acc is 0.97 from epoch 8 to 17: 97.5 % only at epoch 18.
+    assert verdicts == [report.HOLDS, report.FAILS, report.HOLDS]
+
+
+def test_verdicts_appear_in_the_report(built):
+    expected = [o.verdict for o in report.observations(
+        {n: make_result(n, test_accuracy=TEST_ACCURACY[n]) for n in PRESENT})]
+    found = re.findall(r"\*\*Verdict on this run: ([^*]+)\*\*", built["md"])
+    assert found == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors and the CLI
+
+
+def test_empty_or_absent_folder_raises_result_error(tmp_path):
+    with pytest.raises(ResultError, match="no <model>/result.json"):
+        report.build_report(tmp_path, gates=GATES)
+    with pytest.raises(ResultError, match="no such run folder"):
+        report.build_report(tmp_path / "absent", gates=GATES)
+
+
+def test_cli_report_on_an_empty_folder_is_a_one_line_error(tmp_path, capsys):
+    assert cli.main(["report", str(tmp_path)]) == cli.EXIT_USAGE
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("mnist-mlp: error: ") and err.count("\n") == 1
+
+
+def test_cli_report_builds_the_report(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(report, "load_gates", lambda: GATES)
+    craft_run(tmp_path, ["arch1_relu"])
+    assert cli.main(["report", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == f"report: {tmp_path / 'report.html'}\n"
+    assert (tmp_path / "report.md").is_file()

@@ -1,0 +1,107 @@
+"""Training plumbing on a 2,048-image slice: schema, determinism, resume, no retraining."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from mnist_mlp import golden, results
+from mnist_mlp.compat import keras
+from mnist_mlp.recipe import NOTEBOOK, Recipe, RecipeError
+from mnist_mlp.train import train_and_evaluate
+
+SHORT = Recipe(epochs=2, seed=0)
+
+
+class StopAfterEpoch(keras.callbacks.Callback):
+    """Simulates Ctrl-C right after an epoch's backup was written."""
+
+    def __init__(self, epoch: int):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+class CountEpochs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.started = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started.append(epoch)
+
+
+def test_notebook_recipe_is_the_default():
+    assert (NOTEBOOK.epochs, NOTEBOOK.batch_size, NOTEBOOK.learning_rate) == (20, 128, 0.001)
+
+
+@pytest.mark.parametrize("field", ["epochs", "batch_size"])
+@pytest.mark.parametrize("value", [0, -3])
+def test_recipe_rejects_values_below_one(field, value):
+    with pytest.raises(RecipeError, match=field):
+        Recipe(**{field: value})
+
+
+def test_result_schema_and_files(small_dataset, tmp_path):
+    result = train_and_evaluate("arch1_bn", small_dataset, SHORT, tmp_path)
+    folder = tmp_path / "arch1_bn"
+    assert sorted(p.name for p in folder.iterdir()) == ["history.csv", "model.keras", "result.json"]
+    saved = results.read_result(folder / "result.json")
+    assert saved == json.loads(json.dumps(result))
+    assert saved["params"] == {"total": 534910, "trainable": 533510, "non_trainable": 1400}
+    assert all(len(saved["history"][k]) == 2 for k in ("loss", "accuracy", "val_loss", "val_accuracy"))
+    assert len(saved["epoch_seconds"]) == 2 and saved["step_ms"] > 0
+    assert saved["seed"] == 0 and saved["recipe"]["batch_size"] == 128
+    assert {"python", "tensorflow", "keras", "backend", "cpu"} <= saved["environment"].keys()
+    assert 0.5 < saved["test_accuracy"] <= 1.0
+    # The test set is the validation set, so the last val_accuracy is the test accuracy.
+    assert saved["test_accuracy"] == pytest.approx(saved["history"]["val_accuracy"][-1], abs=1e-6)
+    with open(folder / "history.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [float(r["val_loss"]) for r in rows] == saved["history"]["val_loss"]
+    reloaded = keras.models.load_model(folder / "model.keras")
+    assert reloaded.count_params() == golden.load("architectures")["models"]["arch1_bn"]["total"]
+
+
+def test_same_seed_gives_identical_histories(small_dataset, tmp_path):
+    first = train_and_evaluate("arch1_bn_dropout", small_dataset, SHORT, tmp_path / "a")
+    second = train_and_evaluate("arch1_bn_dropout", small_dataset, SHORT, tmp_path / "b")
+    other = train_and_evaluate("arch1_bn_dropout", small_dataset, Recipe(epochs=2, seed=1), tmp_path / "c")
+    assert first["history"] == second["history"]
+    assert first["test_loss"] == second["test_loss"]
+    assert first["history"] != other["history"]
+
+
+def test_interrupted_run_resumes_where_it_stopped(small_dataset, tmp_path):
+    recipe = Recipe(epochs=3, seed=0)
+    with pytest.raises(KeyboardInterrupt):
+        train_and_evaluate("arch1_relu", small_dataset, recipe, tmp_path, callbacks=[StopAfterEpoch(1)])
+    folder = tmp_path / "arch1_relu"
+    assert not (folder / "result.json").exists()
+    progress = json.loads((folder / "progress.json").read_text())
+    assert sorted(progress["epochs"]) == ["0", "1"]
+
+    counter = CountEpochs()
+    result = train_and_evaluate("arch1_relu", small_dataset, recipe, tmp_path, callbacks=[counter])
+    assert counter.started == [2]  # only the epoch that was left
+    assert result["history"]["loss"][:2] == [progress["epochs"][e]["loss"] for e in ("0", "1")]
+    assert len(result["history"]["loss"]) == 3
+    assert not (folder / "backup").exists() and not (folder / "progress.json").exists()
+
+
+def test_finished_model_is_not_retrained(small_dataset, tmp_path, capsys):
+    first = train_and_evaluate("softmax", small_dataset, SHORT, tmp_path)
+    stamp = (tmp_path / "softmax" / "result.json").stat().st_mtime_ns
+    counter = CountEpochs()
+    again = train_and_evaluate("softmax", small_dataset, SHORT, tmp_path, callbacks=[counter])
+    assert counter.started == [] and again == json.loads(json.dumps(first))
+    assert (tmp_path / "softmax" / "result.json").stat().st_mtime_ns == stamp
+    assert "not retrained" in capsys.readouterr().out
+    # A different recipe in the same folder does retrain.
+    retrained = train_and_evaluate("softmax", small_dataset, Recipe(epochs=1, seed=0), tmp_path)
+    assert len(retrained["history"]["loss"]) == 1
