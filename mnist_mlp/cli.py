@@ -126,12 +126,14 @@ def _recipe(args):
 
 
 def _train_models(args, names: list[str]) -> tuple[Path, dict]:
+    from mnist_mlp.compat import BACKEND_CHOICE, backend_name, keras
     from mnist_mlp.data import load_mnist
     from mnist_mlp.train import Dataset, train_and_evaluate
 
     recipe = _recipe(args)
     out = prepare_run_dir(args.out or default_run_dir())
     print(f"run folder: {out}  (rerun with --out {out} to resume)", flush=True)
+    print(f"Keras {keras.__version__}, backend {backend_name()} ({BACKEND_CHOICE[1]})", flush=True)
     dataset = Dataset.from_mnist(load_mnist(args.data))
     results = {}
     started = time.perf_counter()
@@ -171,17 +173,14 @@ def cmd_reproduce(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from mnist_mlp.models import names
     from mnist_mlp.results import load_run
 
-    return _verify_and_print(load_run(args.run_dir, names()))
+    return _verify_and_print(load_run(args.run_dir))
 
 
 def _build_report(run_dir: Path) -> None:
-    try:
-        from mnist_mlp import report
-    except ImportError:  # the report module arrives with the plots issue
-        return
+    from mnist_mlp import report
+
     path = report.build_report(run_dir)
     print(f"report: {path}")
 
@@ -191,23 +190,40 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_bench_check(args) -> int:
+    from mnist_mlp import benchcheck, golden
+
+    rows = benchcheck.check(benchcheck.load_bench_json(args.bench_json), golden.load("benchmarks"))
+    print(benchcheck.format_table(rows))
+    failed = [row.model for row in rows if not row.passed]
+    if failed:
+        print(f"benchmark budget exceeded for: {', '.join(failed)}")
+        return EXIT_GATE_FAILED
+    return 0
+
+
 def cmd_calibrate(args) -> int:
     from mnist_mlp.files import write_json
     from mnist_mlp.models import names
-    from mnist_mlp.results import load_run
-    from mnist_mlp.verify import calibrate
+    from mnist_mlp.results import load_run, read_json
+    from mnist_mlp.verify import calibrate, merge_gates, run_backend
 
     seed_runs = {}
     for run_dir in args.run_dirs:
-        run = load_run(run_dir, names())
+        run = load_run(run_dir)
         seeds = {r["seed"] for r in run.values()}
         if len(seeds) != 1 or set(run) != set(names()):
             raise RunDirError(f"{run_dir}: calibrate needs one seed and all models per run folder")
         seed_runs[seeds.pop()] = run
+    backends = {run_backend(run) for run in seed_runs.values()}
+    if len(backends) != 1:
+        raise RunDirError(f"calibrate needs runs of one backend, got {sorted(backends)}")
+    backend = backends.pop()
     env = next(iter(next(iter(seed_runs.values())).values()))["environment"]
-    gates = calibrate(seed_runs, args.margin, args.mean_margin, env)
-    write_json(args.write, gates)
-    print(f"wrote {args.write} from seeds {sorted(seed_runs)}")
+    existing = read_json(args.write, "gates") if args.write.is_file() else None
+    section = calibrate(seed_runs, args.margin, args.mean_margin, env)
+    write_json(args.write, merge_gates(existing, backend, section))
+    print(f"wrote the {backend} gates of {args.write} from seeds {sorted(seed_runs)}")
     return 0
 
 
@@ -220,6 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mnist-mlp", description="The notebook's MNIST MLPs: build, train, gate and report."
     )
     parser.add_argument("--data", help="an mnist.npz or a folder of IDX files (else MNIST_MLP_DATA, caches, download)")
+    parser.add_argument(
+        "--backend", choices=("jax", "tensorflow", "torch"),
+        help="Keras 3 backend (else $KERAS_BACKEND, else the fastest installed: jax, tensorflow, torch)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log where the data came from and more")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -234,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--batch-size", type=positive_int, default=128)
         p.add_argument("--learning-rate", type=positive_float, default=0.001)
         p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--steps-per-execution", type=positive_int, default=1, help=argparse.SUPPRESS)
+        p.add_argument("--steps-per-execution", type=positive_int, default=8,
+                       help="training steps per compiled call (speed only; default 8)")
         p.add_argument("--out", type=Path, help="run folder (default runs/<timestamp>); reuse it to resume")
 
     p = sub.add_parser("train", help="train one model with the notebook's recipe")
@@ -261,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mean-margin", type=positive_float, default=0.002)
     p.add_argument("--write", type=Path, default=Path("golden/gates.json"))
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("bench-check", help="gate pytest-benchmark JSON against golden/benchmarks.json")
+    p.add_argument("bench_json", type=Path, metavar="BENCH_JSON")
+    p.set_defaults(func=cmd_bench_check)
     return parser
 
 
@@ -268,6 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.backend:  # before anything imports Keras, which reads it once
+        os.environ["KERAS_BACKEND"] = args.backend
+    from mnist_mlp.benchcheck import BenchJSONError
     from mnist_mlp.data import DataError
     from mnist_mlp.models import UnknownModelError
     from mnist_mlp.recipe import RecipeError
@@ -275,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (DataError, UnknownModelError, RecipeError, ResultError, RunDirError) as exc:
+    except (DataError, UnknownModelError, RecipeError, ResultError, RunDirError, BenchJSONError) as exc:
         print(f"mnist-mlp: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

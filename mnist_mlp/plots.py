@@ -156,11 +156,12 @@ def plot_test_accuracy(rows, target: str | os.PathLike) -> Figure:
         label="gate minimum",
     )
     for bars, values in ((ours, [r.ours for r in rows]), (theirs, notebook)):
-        labels = ["n/a" if np.isnan(v) else f"{v:.2%}" for v in values]
+        labels = ["" if np.isnan(v) else f"{v:.2%}" for v in values]  # no bar, no label
         ax.bar_label(bars, labels, rotation=90, padding=3, fontsize=8)
     values = [v for v in [*[r.ours for r in rows], *notebook, *[r.threshold for r in rows]]
               if not np.isnan(v)]
-    ax.set_ylim(min(values) - 0.01, min(1.0, max(values) + 0.01))
+    low, high = min(values) - 0.01, max(values)
+    ax.set_ylim(low, high + 0.15 * (high - low))  # headroom for the rotated value labels
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
     ax.set_xticks(x, [r.model for r in rows], rotation=20, ha="right")
     ax.set_ylabel("test accuracy")

@@ -8,6 +8,10 @@ The report is assembled once as a list of blocks (heading, paragraph, table, ima
 rendered twice, so the HTML and the Markdown can never say different things. The notebook's three
 observations are checked by pure functions over a results dict (``observations``), which also
 run on the notebook's own published numbers (``notebook_results``) for comparison.
+
+``mnist_mlp.plots`` (matplotlib, seaborn) is imported inside the functions that draw: cli.py takes
+an ImportError of this module to mean "no report module", and would otherwise hide a missing
+plotting library.
 """
 
 from __future__ import annotations
@@ -95,6 +99,8 @@ NOTEBOOK_MEANT = ("hidden 1 kernel", "hidden 2 kernel", "output kernel")
 
 @dataclasses.dataclass(frozen=True)
 class Table:
+    """Cells as text, already formatted: both renderers print them as they are."""
+
     headers: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
 
@@ -257,6 +263,8 @@ def notebook_weight_picks(name: str) -> list[tuple[str, str]]:
 
 @dataclasses.dataclass(frozen=True)
 class Image:
+    """A saved PNG: embedded as a data URI in HTML, linked by relative path in Markdown."""
+
     path: Path
     caption: str
 
@@ -294,13 +302,15 @@ def _environment_blocks(results: dict[str, dict]) -> list[tuple]:
         *_merged(results, "environment"),
         *((f"recipe.{field}", value) for field, value in _merged(results, "recipe")),
         ("total training time", f"{total / 60:.1f} min"),
-        ("finished", " to ".join(sorted({min(_finished(results)), max(_finished(results))}))),
+        ("finished", _span([str(r.get("finished", "-")) for r in results.values()])),
     ]
     return [("h2", "Environment and recipe"), ("table", Table(("field", "value"), tuple(rows)))]
 
 
-def _finished(results: dict[str, dict]) -> list[str]:
-    return [str(r.get("finished", "-")) for r in results.values()]
+def _span(values: list[str]) -> str:
+    """``first to last`` of sortable texts (ISO timestamps), or the one value they all share."""
+    first, last = min(values), max(values)
+    return first if first == last else f"{first} to {last}"
 
 
 def _gate_blocks(rows) -> list[tuple]:
@@ -533,7 +543,7 @@ def build_report(run_dir: str | Path, gates: dict | None = None) -> Path:
     ResultError. ``gates`` defaults to golden/gates.json. Returns the report.html path.
     """
     run_dir = Path(run_dir)
-    results = load_run(run_dir, names())
+    results = load_run(run_dir)
     rows = gate_rows(results, gates or load_gates())
     title = f"MNIST MLP run {run_dir.resolve().name}"
     blocks = document(title, run_dir, results, rows)

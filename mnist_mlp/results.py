@@ -59,17 +59,22 @@ def load_finished(model_dir: Path, recipe) -> dict | None:
     return result if result["recipe"] == recipe.as_dict() else None
 
 
-def load_run(run_dir: str | Path, names: tuple[str, ...] | None = None) -> dict[str, dict]:
-    """Every model's result in ``run_dir`` (in ``names`` order when given), keyed by model name.
+def load_run(run_dir: str | Path) -> dict[str, dict]:
+    """Every registered model's result in ``run_dir``, in registry order, keyed by model name.
 
-    Raises ResultError when the folder is missing or holds no result at all; a malformed
-    result.json is an error too (never silently skipped).
+    Folders that are not a registered model (``figures/``, a user's notes) are ignored. Raises
+    ResultError when the folder is missing or holds no result at all; a malformed result.json is
+    an error too (never silently skipped).
     """
+    from mnist_mlp.models import names
+
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ResultError(f"{run_dir}: no such run folder; pass the --out folder of a train/reproduce run")
-    found = {p.parent.name: p for p in sorted(run_dir.glob("*/result.json"))}
+    found = [name for name in names() if (run_dir / name / "result.json").is_file()]
     if not found:
-        raise ResultError(f"{run_dir}: no <model>/result.json in this folder; run 'mnist-mlp reproduce --out {run_dir}' first")
-    order = [n for n in (names or ()) if n in found] + [n for n in found if n not in (names or ())]
-    return {name: read_result(found[name]) for name in order}
+        raise ResultError(
+            f"{run_dir}: no <model>/result.json in this folder; "
+            f"run 'mnist-mlp reproduce --out {run_dir}' first"
+        )
+    return {name: read_result(run_dir / name / "result.json") for name in found}

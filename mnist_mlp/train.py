@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_mlp import models, results
-from mnist_mlp.compat import keras, seed_everything, versions
+from mnist_mlp.compat import compile_options, keras, seed_everything, versions
 from mnist_mlp.files import atomic_path, write_json, write_text
 from mnist_mlp.preprocess import preprocess
 from mnist_mlp.recipe import NOTEBOOK, Recipe
@@ -81,8 +81,7 @@ def compile_model(model, recipe: Recipe):
         optimizer=keras.optimizers.Adam(learning_rate=recipe.learning_rate),
         loss="categorical_crossentropy",
         metrics=["accuracy"],
-        steps_per_execution=recipe.steps_per_execution,
-        jit_compile=recipe.jit_compile,
+        **compile_options(recipe.steps_per_execution, recipe.jit_compile),
     )
     return model
 

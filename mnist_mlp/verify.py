@@ -1,7 +1,8 @@
 """The accuracy gate: a run's final test accuracies against ``golden/gates.json`` and the notebook.
 
-``golden/gates.json`` holds a minimum test accuracy per model and a minimum mean over the
-notebook's seven, calibrated from measured seeds (``calibrate``), never from hope.
+``golden/gates.json`` holds, per Keras backend (seeded numbers differ by backend), a minimum test
+accuracy per model and a minimum mean over the notebook's seven, calibrated from measured seeds
+(``calibrate``), never from hope. A backend never calibrated uses the ``default_backend`` section.
 """
 
 from __future__ import annotations
@@ -34,9 +35,22 @@ def notebook_accuracy(name: str) -> float | None:
     return None if entry is None else entry["test_accuracy"]
 
 
+def gates_for(backend: str) -> dict:
+    """The gates calibrated on ``backend``, else those of the file's default backend."""
+    gates = golden.load("gates")
+    return gates["backends"].get(backend) or gates["backends"][gates["default_backend"]]
+
+
+def run_backend(results: dict[str, dict]) -> str:
+    return next(iter(results.values()))["environment"].get("backend", "tensorflow")
+
+
 def gate_rows(results: dict[str, dict], gates: dict | None = None) -> list[GateRow]:
-    """One row per model in ``results``, plus a ``mean(7)`` row when all seven are present."""
-    gates = gates or golden.load("gates")
+    """One row per model in ``results``, plus a ``mean(7)`` row when all seven are present.
+
+    ``gates`` defaults to the golden section for the backend the results were trained on.
+    """
+    gates = gates or gates_for(run_backend(results))
     rows = [
         GateRow(name, r["test_accuracy"], notebook_accuracy(name), gates["models"][name]["min_test_accuracy"])
         for name, r in results.items()
@@ -66,7 +80,7 @@ def format_table(rows: list[GateRow]) -> str:
 
 
 def calibrate(seed_runs: dict[int, dict[str, dict]], margin: float, mean_margin: float, env: dict) -> dict:
-    """Build gates.json content from several seeds' results: threshold = worst seed - margin."""
+    """One backend's gates.json section from several seeds' results: threshold = worst seed - margin."""
     names = [n for n in next(iter(seed_runs.values()))]
     per_model = {}
     for name in names:
@@ -82,11 +96,6 @@ def calibrate(seed_runs: dict[int, dict[str, dict]], margin: float, mean_margin:
         for seed, run in seed_runs.items()
     }
     return {
-        "_about": (
-            "Accuracy gate. Each threshold is the worst measured seed minus the margin; the mean "
-            "gate is the worst seed's mean over the notebook's seven minus mean_margin. "
-            "Regenerate with 'mnist-mlp calibrate RUN_DIR...' after 'mnist-mlp reproduce --seed S'."
-        ),
         "margin": margin,
         "mean_margin": mean_margin,
         "calibrated_on": env,
@@ -94,3 +103,19 @@ def calibrate(seed_runs: dict[int, dict[str, dict]], margin: float, mean_margin:
         "measured_means": means,
         "models": per_model,
     }
+
+
+def merge_gates(existing: dict | None, backend: str, section: dict) -> dict:
+    """gates.json with ``backend``'s section replaced; the other backends' sections are kept."""
+    gates = existing or {
+        "_about": (
+            "Accuracy gate, per Keras backend. Each threshold is the worst measured seed minus "
+            "margin; the mean gate is the worst seed's mean over the notebook's seven minus "
+            "mean_margin. Regenerate a backend's section with 'mnist-mlp calibrate RUN_DIR...' "
+            "after 'mnist-mlp reproduce --seed S --out RUN_DIR' for three or more seeds."
+        ),
+        "default_backend": "tensorflow",
+        "backends": {},
+    }
+    gates["backends"][backend] = section
+    return gates

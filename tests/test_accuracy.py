@@ -1,5 +1,5 @@
 """The accuracy gate (marker ``accuracy``): every model, the notebook's full recipe (20 epochs,
-batch 128, Adam), seed 0, on real MNIST, against the thresholds in golden/gates.json.
+batch 128, Adam), seed 0, on real MNIST, against golden/gates.json's thresholds for this backend.
 
 About five minutes on a 2-core CPU. A model that is known to miss its gate on some platform is
 declared in gates.json as ``"known_failure": "reason"`` and becomes an xfail, never an ``if``.
@@ -12,11 +12,13 @@ import statistics
 import pytest
 
 from mnist_mlp import golden, models
+from mnist_mlp.compat import backend_name
 from mnist_mlp.recipe import NOTEBOOK
 from mnist_mlp.train import train_and_evaluate
+from mnist_mlp.verify import gates_for
 
 pytestmark = pytest.mark.accuracy
-GATES = golden.load("gates")
+GATES = gates_for(backend_name())
 
 
 def gated(name: str):

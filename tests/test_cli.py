@@ -7,9 +7,9 @@ import json
 import pytest
 
 from mnist_mlp import cli, golden, models
-from mnist_mlp.verify import gate_rows
+from mnist_mlp.verify import gate_rows, gates_for
 
-GATES = golden.load("gates")
+GATES = gates_for("tensorflow")
 
 
 def craft_result(name: str, accuracy: float, epochs: int = 3) -> dict:
