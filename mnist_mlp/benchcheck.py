@@ -117,7 +117,7 @@ def check(bench: dict, budgets: dict) -> list[BenchRow]:
         floor = found.get(("floor", epoch["model"]))
         rows.append(
             BenchRow(
-                f"{epoch['model']} epoch",
+                f"{epoch['model']}/epoch",
                 found.get(("epoch", epoch["model"])),
                 floor * epoch["steps"] if floor is not None else None,
                 epoch["budget_ratio"],

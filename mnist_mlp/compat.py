@@ -6,6 +6,7 @@ APIs differ, so version checks live in one file instead of being scattered throu
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 import platform
@@ -108,12 +109,11 @@ def versions() -> dict[str, str]:
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),
     }
-    try:
-        import tensorflow as tf
-
-        info["tensorflow"] = tf.__version__
-    except ImportError:
-        info["tensorflow"] = None
+    for package in ("tensorflow", "jax", "torch"):  # metadata only: importing would load them
+        try:
+            info[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            info[package] = None
     return info
 
 

@@ -26,7 +26,7 @@ from mnist_mlp import golden
 from mnist_mlp.files import write_text
 from mnist_mlp.models import NOTEBOOK_MODELS, get_spec, names
 from mnist_mlp.results import ResultError, load_run
-from mnist_mlp.verify import gate_rows
+from mnist_mlp.verify import gate_rows, gates_for, run_backend
 
 HOLDS = "holds"
 FAILS = "does not hold"
@@ -269,10 +269,10 @@ class Image:
     caption: str
 
 
-def load_gates() -> dict:
-    """golden/gates.json, or a one-line ResultError naming the fix."""
+def load_gates(results: dict[str, dict]) -> dict:
+    """golden/gates.json's section for the run's backend, or a one-line ResultError naming the fix."""
     try:
-        return golden.load("gates")
+        return gates_for(run_backend(results))
     except FileNotFoundError:
         raise ResultError(
             "golden/gates.json not found; create it with 'mnist-mlp calibrate RUN_DIR...'"
@@ -540,11 +540,11 @@ def build_report(run_dir: str | Path, gates: dict | None = None) -> Path:
     """(Re)build figures, report.md and report.html of ``run_dir`` from its saved results alone.
 
     Models missing from the run are listed, not fatal; a folder with no result at all raises
-    ResultError. ``gates`` defaults to golden/gates.json. Returns the report.html path.
+    ResultError. ``gates`` defaults to golden/gates.json's section for the run's backend. Returns the report.html path.
     """
     run_dir = Path(run_dir)
     results = load_run(run_dir)
-    rows = gate_rows(results, gates or load_gates())
+    rows = gate_rows(results, gates or load_gates(results))
     title = f"MNIST MLP run {run_dir.resolve().name}"
     blocks = document(title, run_dir, results, rows)
     write_text(run_dir / "report.md", render_markdown(blocks, run_dir))

@@ -428,7 +428,7 @@ def test_cli_report_on_an_empty_folder_is_a_one_line_error(tmp_path, capsys):
 
 
 def test_cli_report_builds_the_report(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(report, "load_gates", lambda: GATES)
+    monkeypatch.setattr(report, "load_gates", lambda results: GATES)
     craft_run(tmp_path, ["arch1_relu"])
     assert cli.main(["report", str(tmp_path)]) == 0
     assert capsys.readouterr().out == f"report: {tmp_path / 'report.html'}\n"
