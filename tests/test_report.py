@@ -304,7 +304,7 @@ def test_weight_list_labels_follow_the_built_models_weights(name):
              "mean": "moving_mean", "variance": "moving_variance"}
     labels = report.weight_list_labels(name)
     paths = [getattr(w, "path", w.name) for w in build_model(name).weights]
-    assert [words[label.split()[-1]] for label in labels] == [p.split("/")[-1] for p in paths]
+    assert [words[label.split()[-1]] for label in labels] == [p.split("/")[-1].split(":")[0] for p in paths]
 
 
 def test_notebook_results_carry_the_published_numbers():
