@@ -148,3 +148,20 @@ def test_bad_data_file_is_exit_2(capsys, tmp_path):
     bad.write_bytes(b"\x00" * 100)
     code, _, err = run_cli(capsys, "--data", str(bad), "data")
     assert code == 2 and str(bad) in err and len(err.strip().splitlines()) == 1
+
+
+def test_reproduce_end_to_end_one_epoch(capsys, tmp_path, mnist, monkeypatch):
+    """The main job on real MNIST, shrunk to one epoch of two models: folder, report, gate, resume."""
+    monkeypatch.setenv("MNIST_MLP_CACHE", str(mnist.cache_path.parent))
+    run = tmp_path / "run"
+    code, out, _ = run_cli(capsys, "reproduce", "--models", "softmax", "arch1_relu", "--epochs", "1",
+                           "--out", str(run))
+    assert code == 1  # one epoch cannot reach arch1_relu's 20-epoch gate: the gate must say so
+    assert "[1/2] softmax epoch 1/1" in out and "[2/2] arch1_relu epoch 1/1" in out
+    failed = next(line for line in out.splitlines() if line.startswith("accuracy gate FAILED for:"))
+    assert "arch1_relu" in failed
+    for name in ("softmax", "arch1_relu"):
+        assert {"result.json", "history.csv", "model.keras"} <= {p.name for p in (run / name).iterdir()}
+    assert (run / "report.html").is_file() and (run / "report.md").is_file()
+    code, out, _ = run_cli(capsys, "reproduce", "--models", "softmax", "--epochs", "1", "--out", str(run))
+    assert "softmax: finished earlier" in out and "not retrained" in out
