@@ -126,23 +126,32 @@ def check(bench: dict, budgets: dict) -> list[BenchRow]:
     return rows
 
 
-def format_table(rows: list[BenchRow]) -> str:
-    def num(value: float | None, spec: str) -> str:
-        return "-" if value is None else format(value, spec)
+def _num(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
 
-    header = (
-        f"{'model':<18} {'median ms':>10} {'floor ms':>9} {'ratio':>6} {'budget':>6}  "
-        f"{'nb-way ms':>9} {'ours/nb':>7} {'budget':>6}  gate"
-    )
-    lines = [header, "-" * len(header)]
-    for row in rows:
-        lines.append(
-            f"{row.model:<18} {num(row.median_ms, '.3f'):>10} {num(row.floor_ms, '.3f'):>9} "
-            f"{num(row.ratio, '.2f'):>6} {num(row.budget, '.2f'):>6}  "
-            f"{num(row.notebook_ms, '.3f'):>9} {num(row.vs_notebook, '.2f'):>7} "
-            f"{num(row.vs_notebook_budget, '.2f'):>6}  {row.status}"
-        )
-    return "\n".join(lines)
+
+# (header, width, cell): header and rows come from one spec, so their widths cannot drift apart.
+COLUMNS = (
+    ("model", -18, lambda r: r.model),
+    ("median ms", 10, lambda r: _num(r.median_ms, ".3f")),
+    ("floor ms", 9, lambda r: _num(r.floor_ms, ".3f")),
+    ("ratio", 6, lambda r: _num(r.ratio, ".2f")),
+    ("budget", 6, lambda r: _num(r.budget, ".2f")),
+    ("nb-way ms", 10, lambda r: _num(r.notebook_ms, ".3f")),
+    ("ours/nb", 7, lambda r: _num(r.vs_notebook, ".2f")),
+    ("budget", 6, lambda r: _num(r.vs_notebook_budget, ".2f")),
+    ("gate", -7, lambda r: r.status),
+)
+
+
+def format_table(rows: list[BenchRow]) -> str:
+    def line(cells) -> str:
+        return " ".join(format(cell, f"<{-width}" if width < 0 else f">{width}")
+                        for cell, (_, width, _) in zip(cells, COLUMNS)).rstrip()
+
+    header = line(title for title, _, _ in COLUMNS)
+    return "\n".join([header, "-" * len(header), *(line(cell(row) for *_, cell in COLUMNS)
+                                                    for row in rows)])
 
 
 def calibrate(runs: list[dict], margin: float, notebook: dict, about: dict) -> dict:
