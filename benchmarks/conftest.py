@@ -3,12 +3,12 @@ collects this folder: pyproject's ``testpaths`` is ``tests``).
 
 Why it looks like this:
 
-* The backend defaults to TensorFlow (``KERAS_BACKEND`` overrides): the compiled-step helper in
-  test_training_speed.py speaks TensorFlow's train-function protocol only, so far. It is set
-  before ``mnist_mlp.compat`` imports Keras, which is also why nothing here imports TensorFlow
-  first (that would import Keras with keras.json's backend behind compat's back).
-* Thread counts are fixed here, at import, because TensorFlow reads them once when its runtime
-  starts and OpenBLAS once when numpy is imported. Both sides of the step/floor ratio run with the
+* The backend defaults to TensorFlow (``KERAS_BACKEND`` overrides; ``tox -e bench`` runs the
+  suite once per backend: tensorflow, jax, torch). It is set before ``mnist_mlp.compat`` imports
+  Keras, which is also why nothing here imports TensorFlow first (that would import Keras with
+  keras.json's backend behind compat's back).
+* Thread counts are fixed here, at import, because TensorFlow, XLA (JAX) and OpenBLAS read them
+  once when their runtimes start (PyTorch's can be set at any time). Both sides of the step/floor ratio run with the
   same count, ``MNIST_MLP_BENCH_THREADS`` (default 1). One thread is the default because the ratio
   is the portable number, and on a shared machine multithreaded OpenBLAS busy-waits for a busy
   core: on this project's loaded 2-core box the arch1 floor went from 3.7 ms (1 thread) to 30 ms
@@ -34,6 +34,9 @@ if "numpy" in sys.modules:  # too late for the env vars: numpy's BLAS pool alrea
 for _var in BLAS_THREAD_VARS:
     os.environ[_var] = str(THREADS)
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+if THREADS == 1:  # XLA's CPU client (JAX) reads this once, at start-up
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                          "intra_op_parallelism_threads=1")
 
 import pytest
 
@@ -45,8 +48,13 @@ from mnist_mlp.train import Dataset
 
 def _set_backend_threads() -> dict:
     """Pin the backend's thread pools (before its runtime starts) and say what they are."""
-    if backend_name() != "tensorflow":
-        return {}
+    if backend_name() == "jax":
+        return {"xla_flags": os.environ.get("XLA_FLAGS", "")}
+    if backend_name() == "torch":
+        import torch
+
+        torch.set_num_threads(THREADS)
+        return {"torch_threads": torch.get_num_threads()}
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(THREADS)

@@ -38,20 +38,53 @@ ROUNDS, ITERATIONS, WARMUP_ROUNDS = 50, 5, 2
 EPOCH_MODEL, EPOCH_ROUNDS = "arch1_relu", 5
 
 
-def compiled_train_step(model, x: np.ndarray, y: np.ndarray) -> tuple[Callable[[], object], int]:
-    """``(call, steps)``: ``call()`` runs the backend's compiled train function on (x, y) the way
-    ``model.fit`` calls it, which is ``steps`` optimizer steps (``steps_per_execution``; fit's
-    per-call unit). New backends get a branch here."""
+def no_sync() -> None:
+    """TensorFlow and PyTorch train the model's variables in place: nothing to write back."""
+
+
+def compiled_train_step(model, x: np.ndarray, y: np.ndarray) -> tuple[Callable, int, Callable]:
+    """``(call, steps, sync)``: ``call()`` runs the backend's compiled train function on (x, y)
+    the way ``model.fit`` calls it, which is ``steps`` optimizer steps (``steps_per_execution``;
+    fit's per-call unit), and waits for the result (JAX dispatches asynchronously); ``sync()``
+    writes the trained state back into the model, as fit does at the end of an epoch."""
     backend = backend_name()
+    model.make_train_function()
     if backend == "tensorflow":
         import tensorflow as tf
 
         # fit hands train_function an iterator over a distributed tf.data dataset (the default
         # strategy's, here); a repeated one-element dataset yields our fixed batch every time.
-        model.make_train_function()
         batches = tf.data.Dataset.from_tensors((x, y)).repeat()
         iterator = iter(model.distribute_strategy.experimental_distribute_dataset(batches))
-        return (lambda: model.train_function(iterator)), model.steps_per_execution
+        return (lambda: model.train_function(iterator)), model.steps_per_execution, no_sync
+    if backend == "jax":
+        import jax
+
+        # fit threads the model's state through train_function(state, iterator) and writes it
+        # back only at the end of an epoch; we do the same, over an endless iterator of our batch.
+        batch = (jax.numpy.asarray(x), jax.numpy.asarray(y), None)
+        model._symbolic_build(data_batch=batch)  # as fit does: builds optimizer and metrics
+        state = [model._get_jax_state(trainable_variables=True, non_trainable_variables=True,
+                                      optimizer_variables=True, metrics_variables=True,
+                                      purge_model_variables=False)]
+
+        def call():
+            logs, state[0] = model.train_function(state[0], itertools.repeat(batch))
+            return jax.block_until_ready(logs)
+
+        def sync():
+            names = ("trainable_variables", "non_trainable_variables", "optimizer_variables",
+                     "metrics_variables")
+            model._jax_state = dict(zip(names, state[0]))
+            model._jax_state_synced = False
+            model.jax_state_sync()
+
+        return call, model.steps_per_execution, sync
+    if backend == "torch":
+        import torch
+
+        batch = [(torch.from_numpy(x), torch.from_numpy(y))]  # fit's one-step data: a list of one
+        return (lambda: model.train_function(batch)), 1, no_sync
     pytest.skip(f"no compiled train step for the {backend} backend yet")
 
 
@@ -126,9 +159,10 @@ def test_floor(benchmark, name, batch, environment, medians):
 
 
 def test_step(benchmark, name, model, batch, environment, medians):
-    call, steps = compiled_train_step(model, *batch)
+    call, steps, sync = compiled_train_step(model, *batch)
     benchmark.extra_info["steps_per_call"] = steps  # bench-check divides the median by it
     per_call = measure(benchmark, call, "step", name, environment, medians)
+    sync()
     step = medians["step", name] = per_call / steps if per_call else None
     floor = medians.get(("floor", name))
     benchmark.extra_info.update(step_ms=ms(step), floor_ms=ms(floor), ratio=ratio(step, floor))

@@ -144,6 +144,21 @@ COLUMNS = (
 )
 
 
+def backend_of(bench: dict) -> str:
+    """The Keras backend a benchmark run measured (its extra_info), tensorflow if unrecorded."""
+    for entry in bench["benchmarks"]:
+        backend = entry.get("extra_info", {}).get("backend")
+        if backend:
+            return backend
+    return "tensorflow"
+
+
+def budgets_for(budgets_file: dict, backend: str) -> dict:
+    """One backend's budgets; a backend never calibrated is held to the default backend's."""
+    sections = budgets_file["backends"]
+    return sections.get(backend) or sections[budgets_file["default_backend"]]
+
+
 def format_table(rows: list[BenchRow]) -> str:
     def line(cells) -> str:
         return " ".join(format(cell, f"<{-width}" if width < 0 else f">{width}")

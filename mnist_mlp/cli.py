@@ -193,7 +193,12 @@ def cmd_report(args) -> int:
 def cmd_bench_check(args) -> int:
     from mnist_mlp import benchcheck, golden
 
-    rows = benchcheck.check(benchcheck.load_bench_json(args.bench_json), golden.load("benchmarks"))
+    bench = benchcheck.load_bench_json(args.bench_json)
+    backend = benchcheck.backend_of(bench)
+    budgets = benchcheck.budgets_for(golden.load("benchmarks"), backend)
+    print(f"{args.bench_json}: backend {backend}, budgets calibrated on "
+          f"{budgets['calibration']['backend']}")
+    rows = benchcheck.check(bench, budgets)
     print(benchcheck.format_table(rows))
     failed = [row.model for row in rows if not row.passed]
     if failed:

@@ -127,7 +127,7 @@ def test_calibrate_budgets_the_worst_run_times_the_margin():
 
 def golden_times(scale: float) -> dict[tuple[str, str], float]:
     """Times that put every golden ratio at ``scale`` x its budget."""
-    budgets = golden.load("benchmarks")
+    budgets = benchcheck.budgets_for(golden.load("benchmarks"), "tensorflow")
     times = {}
     for model, entry_ in budgets["models"].items():
         times["floor", model] = 1.0
@@ -156,7 +156,8 @@ def test_cli_passes_within_the_golden_budgets(tmp_path, capsys):
     code, out, _ = run_bench_check(capsys, path)
     assert code == 0
     assert set(verdicts(out).values()) == {"PASS"}
-    assert len(verdicts(out)) == len(golden.load("benchmarks")["models"]) + 1
+    tensorflow = benchcheck.budgets_for(golden.load("benchmarks"), "tensorflow")
+    assert len(verdicts(out)) == len(tensorflow["models"]) + 1
 
 
 def test_cli_exit_1_names_the_model_over_budget(tmp_path, capsys):
@@ -197,3 +198,14 @@ def test_cli_exit_2_for_a_missing_file(tmp_path, capsys):
     code, _, err = run_bench_check(capsys, tmp_path / "absent.json")
     assert code == cli.EXIT_USAGE
     assert "no such file" in err and len(err.strip().splitlines()) == 1
+
+
+def test_budgets_are_per_backend_with_a_default():
+    budgets_file = {"default_backend": "tensorflow",
+                    "backends": {"tensorflow": BUDGETS, "jax": {"models": {}}}}
+    assert benchcheck.budgets_for(budgets_file, "jax") == {"models": {}}
+    assert benchcheck.budgets_for(budgets_file, "torch") is BUDGETS
+    tagged = bench_json(passing_times())
+    assert benchcheck.backend_of(tagged) == "tensorflow"
+    tagged["benchmarks"][0]["extra_info"]["backend"] = "jax"
+    assert benchcheck.backend_of(tagged) == "jax"
