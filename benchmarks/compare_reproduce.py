@@ -60,15 +60,12 @@ WORKERS = {"notebook": notebook_way, "ours": ours}
 
 
 def run_worker(worker: str, names: list[str], epochs: int) -> tuple[dict[str, float], str]:
+    """Run one side in a fresh process (this script with --worker); return its seconds, backend."""
     env = dict(os.environ)
     if worker == "notebook":
         env["KERAS_BACKEND"] = "tensorflow"
-    code = ("import json, sys; sys.path.insert(0, %r); import compare_reproduce as c; "
-            "from mnist_mlp.compat import backend_name; "
-            "r = c.WORKERS[%r](%r, %d); print('RESULT', json.dumps([r, backend_name()]))"
-            % (os.path.dirname(os.path.abspath(__file__)), worker, names, epochs))
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          check=True)
+    cmd = [sys.executable, __file__, "--worker", worker, "--epochs", str(epochs), "--models", *names]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     line = next(line for line in proc.stdout.splitlines() if line.startswith("RESULT "))
     seconds, backend = json.loads(line.removeprefix("RESULT "))
     return seconds, backend
@@ -80,13 +77,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(NOTEBOOK_MODELS))
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        from mnist_mlp.compat import backend_name
+
+        seconds = WORKERS[args.worker](args.models, args.epochs)
+        print("RESULT", json.dumps([seconds, backend_name()]))
+        return 0
     notebook, notebook_backend = run_worker("notebook", args.models, args.epochs)
     fast, fast_backend = run_worker("ours", args.models, args.epochs)
     print(f"{'model':<18} {'notebook s':>10} {'ours s':>8} {'ours/nb':>8}"
           f"   ({args.epochs} epochs; notebook on {notebook_backend}, ours on {fast_backend})")
     for name in args.models:
-        print(f"{name:<18} {notebook[name]:>10.1f} {fast[name]:>8.1f} {fast[name] / notebook[name]:>8.2f}")
+        ratio = fast[name] / notebook[name]
+        print(f"{name:<18} {notebook[name]:>10.1f} {fast[name]:>8.1f} {ratio:>8.2f}")
     total_nb, total_ours = sum(notebook.values()), sum(fast.values())
     print(f"{'total':<18} {total_nb:>10.1f} {total_ours:>8.1f} {total_ours / total_nb:>8.2f}")
     return 0

@@ -147,16 +147,21 @@ def _train_models(args, names: list[str]) -> tuple[Path, dict]:
     return out, results
 
 
+def _print_gate(table: str, rows: list, gate: str) -> int:
+    """Print a gate's table; exit status 1, naming the rows that did not pass, if any failed."""
+    print(table)
+    failed = [row.model for row in rows if not row.passed]
+    if failed:
+        print(f"{gate} FAILED for: {', '.join(failed)}")
+        return EXIT_GATE_FAILED
+    return 0
+
+
 def _verify_and_print(results: dict) -> int:
     from mnist_mlp.verify import format_table, gate_rows
 
     rows = gate_rows(results)
-    print(format_table(rows))
-    failed = [row.model for row in rows if not row.passed]
-    if failed:
-        print(f"accuracy gate FAILED for: {', '.join(failed)}")
-        return EXIT_GATE_FAILED
-    return 0
+    return _print_gate(format_table(rows), rows, "accuracy gate")
 
 
 def cmd_train(args) -> int:
@@ -199,12 +204,7 @@ def cmd_bench_check(args) -> int:
     print(f"{args.bench_json}: backend {backend}, budgets calibrated on "
           f"{budgets['calibration']['backend']}")
     rows = benchcheck.check(bench, budgets)
-    print(benchcheck.format_table(rows))
-    failed = [row.model for row in rows if not row.passed]
-    if failed:
-        print(f"benchmark budget exceeded for: {', '.join(failed)}")
-        return EXIT_GATE_FAILED
-    return 0
+    return _print_gate(benchcheck.format_table(rows), rows, "benchmark gate (budget exceeded or missing)")
 
 
 def cmd_calibrate(args) -> int:

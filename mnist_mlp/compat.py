@@ -59,6 +59,9 @@ def _import_keras():
 BACKEND_CHOICE: tuple[str, str] = ("tensorflow", "default")
 keras = _import_keras()
 KERAS_3 = keras.__version__.startswith("3.")
+if keras.backend.backend() != BACKEND_CHOICE[0]:
+    # Something (``import tensorflow``, say) imported Keras before us, with keras.json's backend.
+    BACKEND_CHOICE = (keras.backend.backend(), "Keras was imported before mnist_mlp chose")
 
 
 def backend_name() -> str:
