@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_mlp import cli, golden, plots, report
+from mnist_mlp import cli, golden, observations, plots, report
 from mnist_mlp.models import NOTEBOOK_MODELS, build_model, names
 from mnist_mlp.results import ResultError
 
@@ -289,7 +289,7 @@ def test_missing_or_unreadable_model_file_is_reported_not_raised(built):
 
 
 def test_report_says_what_the_notebooks_weight_plot_really_showed(built):
-    assert report.notebook_weight_picks("arch1_bn") == [
+    assert observations.notebook_weight_picks("arch1_bn") == [
         ("Hidden Layer 1", "hidden 1 kernel"),
         ("Hidden Layer 2", "BN 1 gamma"),
         ("Output Layer", "BN 1 moving mean"),
@@ -302,14 +302,14 @@ def test_report_says_what_the_notebooks_weight_plot_really_showed(built):
 def test_weight_list_labels_follow_the_built_models_weights(name):
     words = {"kernel": "kernel", "bias": "bias", "gamma": "gamma", "beta": "beta",
              "mean": "moving_mean", "variance": "moving_variance"}
-    labels = report.weight_list_labels(name)
+    labels = observations.weight_list_labels(name)
     paths = [getattr(w, "path", w.name) for w in build_model(name).weights]
     assert [words[label.split()[-1]] for label in labels] == [p.split("/")[-1].split(":")[0] for p in paths]
 
 
 def test_notebook_results_carry_the_published_numbers():
     published = golden.load("seed_results")["models"]["arch2_bn_dropout"]
-    converted = report.notebook_results()["arch2_bn_dropout"]
+    converted = observations.notebook_results()["arch2_bn_dropout"]
     assert converted["history"]["val_accuracy"] == [e["val_acc"] for e in published["epochs"]]
     assert converted["test_accuracy"] == published["test_accuracy"]
 
@@ -318,17 +318,17 @@ def test_notebook_results_carry_the_published_numbers():
 # Observations, flipped
 
 
-def verdict(check, *results: dict) -> report.Observation:
+def verdict(check, *results: dict) -> observations.Observation:
     return check({r["model"]: r for r in results})
 
 
 @pytest.mark.parametrize(
     ("relu_gap", "bn_dropout_gap", "expected"),
-    [(0.08, -0.01, report.HOLDS), (0.01, 0.05, report.FAILS), (0.03, 0.03, report.FAILS)],
+    [(0.08, -0.01, observations.HOLDS), (0.01, 0.05, observations.FAILS), (0.03, 0.03, observations.FAILS)],
 )
 def test_overfitting_verdict_follows_the_loss_gaps(relu_gap, bn_dropout_gap, expected):
     obs = verdict(
-        report.check_overfitting,
+        observations.check_overfitting,
         make_result("arch1_relu", gap=0.07), make_result("arch1_bn_dropout", gap=0.0),
         make_result("arch2_relu", gap=relu_gap), make_result("arch2_bn_dropout", gap=bn_dropout_gap),
     )
@@ -338,23 +338,23 @@ def test_overfitting_verdict_follows_the_loss_gaps(relu_gap, bn_dropout_gap, exp
 
 
 def test_overfitting_is_not_checkable_without_a_pair():
-    obs = verdict(report.check_overfitting, make_result("arch1_relu"), make_result("arch2_bn_dropout"))
-    assert obs.verdict == report.UNCHECKABLE
+    obs = verdict(observations.check_overfitting, make_result("arch1_relu"), make_result("arch2_bn_dropout"))
+    assert obs.verdict == observations.UNCHECKABLE
 
 
 @pytest.mark.parametrize(
     ("reach_epoch", "epochs", "expected", "first"),
     [
-        (10, 20, report.HOLDS, "10"),
-        (15, 20, report.HOLDS, "15"),
-        (16, 20, report.FAILS, "16"),
-        (None, 20, report.FAILS, "never"),
-        (None, 10, report.UNCHECKABLE, "never"),
+        (10, 20, observations.HOLDS, "10"),
+        (15, 20, observations.HOLDS, "15"),
+        (16, 20, observations.FAILS, "16"),
+        (None, 20, observations.FAILS, "never"),
+        (None, 10, observations.UNCHECKABLE, "never"),
     ],
 )
 def test_convergence_verdict_follows_the_epoch_of_reaching(reach_epoch, epochs, expected, first):
     obs = verdict(
-        report.check_convergence,
+        observations.check_convergence,
         make_result("arch1_relu", reach_epoch=3),
         make_result("arch3_relu", reach_epoch=reach_epoch, epochs=epochs),
         make_result("softmax", reach_epoch=None, test_accuracy=0.92),  # not a notebook model
@@ -366,23 +366,23 @@ def test_convergence_verdict_follows_the_epoch_of_reaching(reach_epoch, epochs, 
 def test_convergence_reports_both_levels():
     result = make_result("arch1_relu", reach_epoch=4, test_accuracy=0.985)
     values = result["history"]["val_accuracy"]
-    (row,) = verdict(report.check_convergence, result).table.rows
-    assert row[1:3] == ("4", str(report.first_epoch_reaching(values, 0.98)))
-    assert report.first_epoch_reaching([0.97, 0.98, 0.975], 0.975) == 2
+    (row,) = verdict(observations.check_convergence, result).table.rows
+    assert row[1:3] == ("4", str(observations.first_epoch_reaching(values, 0.98)))
+    assert observations.first_epoch_reaching([0.97, 0.98, 0.975], 0.975) == 2
 
 
 def test_convergence_is_not_checkable_without_notebook_models():
-    obs = verdict(report.check_convergence, make_result("softmax", test_accuracy=0.92))
-    assert obs.verdict == report.UNCHECKABLE
+    obs = verdict(observations.check_convergence, make_result("softmax", test_accuracy=0.92))
+    assert obs.verdict == observations.UNCHECKABLE
 
 
 @pytest.mark.parametrize(
     ("deep", "shallow", "expected"),
-    [(0.981, 0.976, report.HOLDS), (0.99, 0.98, report.HOLDS), (0.985, 0.970, report.FAILS)],
+    [(0.981, 0.976, observations.HOLDS), (0.99, 0.98, observations.HOLDS), (0.985, 0.970, observations.FAILS)],
 )
 def test_depth_verdict_follows_the_accuracy_spread(deep, shallow, expected):
     obs = verdict(
-        report.check_depth,
+        observations.check_depth,
         make_result("arch1_relu", test_accuracy=shallow),
         make_result("arch3_relu", test_accuracy=deep),
         make_result("softmax", test_accuracy=0.5),  # not a notebook model: outside the spread
@@ -392,18 +392,18 @@ def test_depth_verdict_follows_the_accuracy_spread(deep, shallow, expected):
 
 
 def test_depth_is_not_checkable_with_one_depth():
-    obs = verdict(report.check_depth, make_result("arch1_relu"), make_result("arch1_bn"))
-    assert obs.verdict == report.UNCHECKABLE
+    obs = verdict(observations.check_depth, make_result("arch1_relu"), make_result("arch1_bn"))
+    assert obs.verdict == observations.UNCHECKABLE
 
 
 def test_observations_on_the_notebooks_own_numbers():
-    verdicts = [o.verdict for o in report.observations(report.notebook_results())]
+    verdicts = [o.verdict for o in observations.observations(observations.notebook_results())]
     # arch3_bn_dropout's printed val_acc is 0.97 from epoch 8 to 17: 97.5 % only at epoch 18.
-    assert verdicts == [report.HOLDS, report.FAILS, report.HOLDS]
+    assert verdicts == [observations.HOLDS, observations.FAILS, observations.HOLDS]
 
 
 def test_verdicts_appear_in_the_report(built):
-    expected = [o.verdict for o in report.observations(
+    expected = [o.verdict for o in observations.observations(
         {n: make_result(n, test_accuracy=TEST_ACCURACY[n]) for n in PRESENT})]
     found = re.findall(r"\*\*Verdict on this run: ([^*]+)\*\*", built["md"])
     assert found == expected
