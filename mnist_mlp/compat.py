@@ -87,6 +87,13 @@ def seed_everything(seed: int, deterministic_ops: bool = True) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
+def to_numpy(tensor) -> np.ndarray:
+    """A backend tensor (even one that tracks gradients, as PyTorch's do) as a numpy array."""
+    if KERAS_3:
+        return keras.ops.convert_to_numpy(tensor)
+    return np.asarray(tensor)
+
+
 def compile_options(steps_per_execution: int, jit_compile) -> dict:
     """``compile()`` speed options this backend accepts (PyTorch has no steps_per_execution)."""
     if backend_name() == "torch":

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mnist_mlp import golden, models
-from mnist_mlp.compat import keras, layer_output_shape
+from mnist_mlp.compat import keras, layer_output_shape, to_numpy
 
 NAMES = models.names()
 # The table, independent of the code: hidden widths and init stddevs (RandomNormal mean 0).
@@ -87,7 +87,7 @@ def test_kernel_initializers_are_the_notebooks(built, name):
 @pytest.mark.parametrize("name", NAMES)
 def test_softmax_outputs_sum_to_one(built, name):
     x = np.random.default_rng(0).random((16, 784), dtype=np.float32)
-    out = np.asarray(built[name](x, training=False))
+    out = to_numpy(built[name](x, training=False))
     assert out.shape == (16, 10)
     np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
 
@@ -96,8 +96,8 @@ def test_softmax_outputs_sum_to_one(built, name):
 def test_dropout_only_in_training(built, name):
     x = np.random.default_rng(1).random((32, 784), dtype=np.float32)
     model = built[name]
-    assert np.array_equal(np.asarray(model(x, training=False)), np.asarray(model(x, training=False)))
-    assert not np.allclose(np.asarray(model(x, training=True)), np.asarray(model(x, training=True)))
+    assert np.array_equal(to_numpy(model(x, training=False)), to_numpy(model(x, training=False)))
+    assert not np.allclose(to_numpy(model(x, training=True)), to_numpy(model(x, training=True)))
     rates = [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
     assert rates == [0.5] * len(EXPECTED[name][0])
 
