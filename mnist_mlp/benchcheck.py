@@ -16,6 +16,8 @@ import math
 import os
 from datetime import date
 
+from mnist_mlp import golden
+
 PASS, FAIL, MISSING = "PASS", "FAIL", "MISSING"
 
 
@@ -155,8 +157,7 @@ def backend_of(bench: dict) -> str:
 
 def budgets_for(budgets_file: dict, backend: str) -> dict:
     """One backend's budgets; a backend never calibrated is held to the default backend's."""
-    sections = budgets_file["backends"]
-    return sections.get(backend) or sections[budgets_file["default_backend"]]
+    return golden.backend_section(budgets_file, backend)
 
 
 def format_table(rows: list[BenchRow]) -> str:

@@ -23,3 +23,10 @@ def golden_dir() -> Path:
 def load(name: str) -> dict[str, Any]:
     """Return the parsed ``golden/<name>.json``; cached, so treat the result as read-only."""
     return json.loads((golden_dir() / f"{name}.json").read_text("utf-8"))
+
+
+def backend_section(data: dict, backend: str) -> dict:
+    """A per-backend golden file's section for ``backend`` (gates.json, benchmarks.json); a
+    backend never calibrated is held to the file's ``default_backend`` section."""
+    sections = data["backends"]
+    return sections.get(backend) or sections[data["default_backend"]]

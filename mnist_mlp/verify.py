@@ -37,8 +37,7 @@ def notebook_accuracy(name: str) -> float | None:
 
 def gates_for(backend: str) -> dict:
     """The gates calibrated on ``backend``, else those of the file's default backend."""
-    gates = golden.load("gates")
-    return gates["backends"].get(backend) or gates["backends"][gates["default_backend"]]
+    return golden.backend_section(golden.load("gates"), backend)
 
 
 def run_backend(results: dict[str, dict]) -> str:
