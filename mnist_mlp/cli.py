@@ -1,4 +1,5 @@
-"""``mnist-mlp``: data, models, summary, train, reproduce (the main job), verify, report, calibrate.
+"""``mnist-mlp``: data, models, summary, train, reproduce (the main job), verify, report, calibrate,
+bench-check, bench-calibrate. Commands parse arguments and dispatch; the work is in the modules.
 
 Every expected failure (unknown model, bad value, bad data, unwritable folder, malformed result)
 is one line on stderr and exit code 2; a failed accuracy gate is exit code 1.
@@ -140,17 +141,19 @@ def _train_models(args, names: list[str]) -> tuple[Path, dict]:
     for i, name in enumerate(names, start=1):
         results[name] = train_and_evaluate(name, dataset, recipe, out, label=f"[{i}/{len(names)}] ")
         print(
-            f"[{i}/{len(names)}] {name}: test accuracy {results[name]['test_accuracy']:.4f} "
+            f"[{i}/{len(names)}] {name}: test accuracy {results[name].test_accuracy:.4f} "
             f"({time.perf_counter() - started:.0f}s so far)",
             flush=True,
         )
     return out, results
 
 
-def _print_gate(table: str, rows: list, gate: str) -> int:
+def _print_gate(rows: list, columns, gate: str) -> int:
     """Print a gate's table; exit status 1, naming the rows that did not pass, if any failed."""
-    print(table)
-    failed = [row.model for row in rows if not row.passed]
+    from mnist_mlp.gates import failures, format_table
+
+    print(format_table(rows, columns))
+    failed = failures(rows)
     if failed:
         print(f"{gate} FAILED for: {', '.join(failed)}")
         return EXIT_GATE_FAILED
@@ -158,10 +161,9 @@ def _print_gate(table: str, rows: list, gate: str) -> int:
 
 
 def _verify_and_print(results: dict) -> int:
-    from mnist_mlp.verify import format_table, gate_rows
+    from mnist_mlp.gates import accuracy
 
-    rows = gate_rows(results)
-    return _print_gate(format_table(rows), rows, "accuracy gate")
+    return _print_gate(accuracy.rows(results), accuracy.COLUMNS, "accuracy gate")
 
 
 def cmd_train(args) -> int:
@@ -196,39 +198,30 @@ def cmd_report(args) -> int:
 
 
 def cmd_bench_check(args) -> int:
-    from mnist_mlp import benchcheck, golden
+    from mnist_mlp.gates import speed
 
-    bench = benchcheck.load_bench_json(args.bench_json)
-    backend = benchcheck.backend_of(bench)
-    budgets = benchcheck.budgets_for(golden.load("benchmarks"), backend)
+    bench = speed.load_bench_json(args.bench_json)
+    backend = speed.backend_of(bench)
+    budgets = speed.section(backend)
     print(f"{args.bench_json}: backend {backend}, budgets calibrated on "
           f"{budgets['calibration']['backend']}")
-    rows = benchcheck.check(bench, budgets)
-    return _print_gate(benchcheck.format_table(rows), rows, "benchmark gate (budget exceeded or missing)")
+    rows = speed.rows(bench, budgets)
+    return _print_gate(rows, speed.COLUMNS, "benchmark gate (budget exceeded or missing)")
 
 
 def cmd_calibrate(args) -> int:
-    from mnist_mlp.files import write_json
-    from mnist_mlp.models import names
-    from mnist_mlp.results import load_run, read_json
-    from mnist_mlp.verify import calibrate, merge_gates, run_backend
+    from mnist_mlp.gates import accuracy
 
-    seed_runs = {}
-    for run_dir in args.run_dirs:
-        run = load_run(run_dir)
-        seeds = {r["seed"] for r in run.values()}
-        if len(seeds) != 1 or set(run) != set(names()):
-            raise RunDirError(f"{run_dir}: calibrate needs one seed and all models per run folder")
-        seed_runs[seeds.pop()] = run
-    backends = {run_backend(run) for run in seed_runs.values()}
-    if len(backends) != 1:
-        raise RunDirError(f"calibrate needs runs of one backend, got {sorted(backends)}")
-    backend = backends.pop()
-    env = next(iter(next(iter(seed_runs.values())).values()))["environment"]
-    existing = read_json(args.write, "gates") if args.write.is_file() else None
-    section = calibrate(seed_runs, args.margin, args.mean_margin, env)
-    write_json(args.write, merge_gates(existing, backend, section))
-    print(f"wrote the {backend} gates of {args.write} from seeds {sorted(seed_runs)}")
+    backend, seeds = accuracy.calibrate_file(args.run_dirs, args.write, args.margin, args.mean_margin)
+    print(f"wrote the {backend} gates of {args.write} from seeds {seeds}")
+    return 0
+
+
+def cmd_bench_calibrate(args) -> int:
+    from mnist_mlp.gates import speed
+
+    backend = speed.calibrate_file(args.bench_json, args.write, args.margin)
+    print(f"wrote the {backend} budgets of {args.write} from {len(args.bench_json)} run(s)")
     return 0
 
 
@@ -291,6 +284,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench-check", help="gate pytest-benchmark JSON against golden/benchmarks.json")
     p.add_argument("bench_json", type=Path, metavar="BENCH_JSON")
     p.set_defaults(func=cmd_bench_check)
+
+    p = sub.add_parser("bench-calibrate",
+                       help="write golden/benchmarks.json budgets from several pytest-benchmark JSONs")
+    p.add_argument("bench_json", nargs="+", type=Path, metavar="BENCH_JSON")
+    p.add_argument("--margin", type=positive_float, default=2.0,
+                   help="budget = worst measured ratio x margin (default 2.0)")
+    p.add_argument("--write", type=Path, default=Path("golden/benchmarks.json"))
+    p.set_defaults(func=cmd_bench_calibrate)
     return parser
 
 
@@ -300,8 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if args.backend:  # before anything imports Keras, which reads it once
         os.environ["KERAS_BACKEND"] = args.backend
-    from mnist_mlp.benchcheck import BenchJSONError
     from mnist_mlp.data import DataError
+    from mnist_mlp.gates.speed import BenchJSONError
     from mnist_mlp.models import UnknownModelError
     from mnist_mlp.recipe import RecipeError
     from mnist_mlp.results import ResultError

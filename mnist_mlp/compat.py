@@ -2,6 +2,8 @@
 
 Everything else in mnist_mlp imports ``keras`` from here and calls these helpers where the two
 APIs differ, so version checks live in one file instead of being scattered through the code.
+Every Keras attribute outside its documented API that mnist_mlp relies on is named in
+``KERAS_INTERNALS`` below, and tests/test_compat.py checks that each still exists.
 """
 
 from __future__ import annotations
@@ -20,9 +22,21 @@ class UnsupportedKerasError(ImportError):
     """The installed Keras is outside the range this library is tested on."""
 
 
-# Keras 3 backends (each named as its Python package), fastest first on a 2-core CPU (README,
-# Performance: arch1_relu training step 1.0 ms on JAX, 2.2 ms on TensorFlow, 5.2 ms on PyTorch).
+# Keras 3 backends (each named as its Python package), fastest training step first (README,
+# Performance).
 BACKEND_PREFERENCE = ("jax", "tensorflow", "torch")
+
+# Keras attributes outside the documented API that mnist_mlp and its benchmarks rely on, per
+# backend: a compiled model's ``train_function`` as ``fit`` calls it, and on JAX the state that
+# fit threads through it. tests/test_compat.py checks each name on a compiled model of its
+# backend, so a Keras upgrade that moves one fails there, by name.
+KERAS_INTERNALS: dict[str, tuple[str, ...]] = {
+    "tensorflow": ("make_train_function", "train_function", "steps_per_execution",
+                   "distribute_strategy"),
+    "jax": ("make_train_function", "train_function", "steps_per_execution", "_symbolic_build",
+            "_get_jax_state", "_jax_state_synced", "jax_state_sync"),
+    "torch": ("make_train_function", "train_function", "steps_per_execution"),
+}
 
 
 def choose_backend() -> tuple[str, str]:
@@ -40,18 +54,23 @@ def choose_backend() -> tuple[str, str]:
     return "tensorflow", "default"
 
 
+def check_keras_version(version: str) -> None:
+    """Raise UnsupportedKerasError (one line naming the range and the fix) outside 2.15 and 3.x."""
+    major, minor = (int(part) for part in version.split(".")[:2])
+    if not (major == 3 or (major, minor) == (2, 15)):
+        raise UnsupportedKerasError(
+            f"mnist_mlp supports {SUPPORTED}; found Keras {version}: "
+            "install tensorflow>=2.15 (with keras<3 for 2.15)"
+        )
+
+
 def _import_keras():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
     global BACKEND_CHOICE
     BACKEND_CHOICE = choose_backend()
     import keras
 
-    major, minor = (int(part) for part in keras.__version__.split(".")[:2])
-    if not (major == 3 or (major, minor) == (2, 15)):
-        raise UnsupportedKerasError(
-            f"mnist_mlp supports {SUPPORTED}; found Keras {keras.__version__}: "
-            "install tensorflow>=2.15 (with keras<3 for 2.15)"
-        )
+    check_keras_version(keras.__version__)
     return keras
 
 
@@ -100,6 +119,16 @@ def compile_options(steps_per_execution: int, jit_compile) -> dict:
     return {"steps_per_execution": steps_per_execution, "jit_compile": jit_compile}
 
 
+def weight_path(variable) -> str:
+    """A weight's ``layer/name`` path: Keras 3's ``path``; Keras 2's ``name`` (with ``:0``)."""
+    return getattr(variable, "path", None) or variable.name.removesuffix(":0")
+
+
+def missing_internals(model) -> list[str]:
+    """The names in ``KERAS_INTERNALS`` for this backend that a compiled ``model`` lacks."""
+    return [name for name in KERAS_INTERNALS[backend_name()] if not hasattr(model, name)]
+
+
 def layer_output_shape(layer) -> tuple:
     """A built layer's output shape as a plain tuple, e.g. ``(None, 600)``."""
     shape = layer.output.shape
@@ -129,9 +158,8 @@ def versions() -> dict[str, str]:
 
 def thread_settings() -> dict:
     """How many threads the backend computes with, recorded in every result. Training keeps each
-    backend's default: on this 2-core machine a JAX arch1_relu epoch took 733 ms with both cores
-    and 741 ms pinned to one (benchmarks, same session), so pinning buys nothing. The benchmarks
-    pin 1 thread, for ratios that travel between machines."""
+    backend's default (README, Performance: pinning one thread bought nothing); the benchmarks
+    pin their own count, for ratios that travel between machines."""
     backend = backend_name()
     if backend == "tensorflow":
         import tensorflow as tf

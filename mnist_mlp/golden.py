@@ -25,8 +25,16 @@ def load(name: str) -> dict[str, Any]:
     return json.loads((golden_dir() / f"{name}.json").read_text("utf-8"))
 
 
+UNRECORDED_BACKEND = "tensorflow"  # results and benchmarks from before backends were recorded
+
+
 def backend_section(data: dict, backend: str) -> dict:
     """A per-backend golden file's section for ``backend`` (gates.json, benchmarks.json); a
     backend never calibrated is held to the file's ``default_backend`` section."""
     sections = data["backends"]
     return sections.get(backend) or sections[data["default_backend"]]
+
+
+def with_backend_section(data: dict, backend: str, section: dict) -> dict:
+    """A copy of a per-backend golden file with ``backend``'s section replaced, the others kept."""
+    return {**data, "backends": {**data["backends"], backend: section}}

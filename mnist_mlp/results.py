@@ -1,26 +1,144 @@
-"""Reading run folders: ``<run>/<model>/result.json`` files, validated, with one-line errors."""
+"""A trained model's result: the ``RunResult`` schema, its ``result.json`` form, and run folders.
+
+``RunResult`` is the one definition of what a result holds. ``train.py`` builds one and writes
+``to_json()``; every reader gets one from ``from_json`` (validated, one-line ``ResultError``) or
+``load_run``. The JSON keeps the flat layout every result.json has had (``history`` as one list
+per metric, ``epoch_seconds``, ``schema``).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from mnist_mlp.recipe import Recipe, RecipeError
 
 SCHEMA_VERSION = 1
-REQUIRED = {
-    "model": str,
-    "params": dict,
-    "recipe": dict,
-    "history": dict,
-    "test_loss": float,
-    "test_accuracy": float,
-    "epoch_seconds": list,
-    "step_ms": float,
-    "environment": dict,
-}
+HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
+PARAM_KEYS = ("total", "trainable", "non_trainable")
 
 
 class ResultError(ValueError):
     """A run folder or result file that cannot be read; the message names the file and the fix."""
+
+
+@dataclasses.dataclass(frozen=True)
+class EpochRecord:
+    """One finished epoch: Keras's logged metrics (validation = the test set) and its wall time."""
+
+    loss: float
+    accuracy: float
+    val_loss: float
+    val_accuracy: float
+    seconds: float
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    """One model trained with one recipe: what ``<run>/<model>/result.json`` holds.
+
+    ``step_ms`` is the median training step time of the epochs after the first (which pays for
+    tracing); ``environment`` is ``compat.versions()`` of the training process.
+    """
+
+    model: str
+    params: Mapping[str, int]  # PARAM_KEYS, as model.summary() counts them
+    recipe: Recipe
+    epochs: tuple[EpochRecord, ...]
+    test_loss: float
+    test_accuracy: float
+    step_ms: float
+    environment: Mapping[str, Any]
+    train_seconds: float = 0.0
+    finished: str = "-"  # ISO 8601, UTC
+
+    @property
+    def seed(self) -> int | None:
+        return self.recipe.seed
+
+    @property
+    def backend(self) -> str:
+        """The Keras backend the model trained on (results from before backends: tensorflow)."""
+        return self.environment.get("backend", "tensorflow")
+
+    def metric(self, key: str) -> list[float]:
+        """One of HISTORY_KEYS over the epochs, e.g. ``metric("val_loss")``."""
+        return [getattr(epoch, key) for epoch in self.epochs]
+
+    def to_json(self) -> dict[str, Any]:
+        """The result.json object; ``from_json(result.to_json(), path) == result``."""
+        return {
+            "schema": SCHEMA_VERSION,
+            "model": self.model,
+            "params": dict(self.params),
+            "recipe": self.recipe.as_dict(),
+            "seed": self.seed,
+            "history": {key: self.metric(key) for key in HISTORY_KEYS},
+            "test_loss": self.test_loss,
+            "test_accuracy": self.test_accuracy,
+            "epoch_seconds": [epoch.seconds for epoch in self.epochs],
+            "step_ms": self.step_ms,
+            "train_seconds": self.train_seconds,
+            "environment": dict(self.environment),
+            "finished": self.finished,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, path: str | Path) -> RunResult:
+        """A validated RunResult from a parsed result.json; any problem is one ResultError line
+        naming ``path`` and the fix."""
+
+        def bad(what: str) -> ResultError:
+            return ResultError(f"{path}: malformed result.json ({what}); delete it and retrain that model")
+
+        if not isinstance(data, dict):
+            raise bad("not a JSON object")
+        schema = data.get("schema", SCHEMA_VERSION)
+        if schema != SCHEMA_VERSION:
+            raise bad(f"schema {schema!r}, this version reads {SCHEMA_VERSION}")
+
+        def field(key: str, kind: type, required: bool = True, default=None):
+            value = data.get(key, default) if not required else data.get(key)
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if not isinstance(value, kind):
+                raise bad(f"{key!r} missing or not a {kind.__name__}")
+            return value
+
+        def numbers(values: Any, key: str) -> list[float]:
+            if not isinstance(values, list) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
+            ):
+                raise bad(f"{key!r} missing or not a list of numbers")
+            return [float(v) for v in values]
+
+        params = field("params", dict)
+        if not all(isinstance(params.get(key), int) for key in PARAM_KEYS):
+            raise bad(f"'params' needs whole numbers {', '.join(PARAM_KEYS)}")
+        try:
+            recipe = Recipe(**field("recipe", dict))
+        except (TypeError, RecipeError) as exc:
+            raise bad(f"'recipe': {exc}") from None
+        history = field("history", dict)
+        columns = [numbers(history.get(key), f"history.{key}") for key in HISTORY_KEYS]
+        columns.append(numbers(data.get("epoch_seconds"), "epoch_seconds"))
+        if len({len(column) for column in columns}) != 1:
+            raise bad("history and epoch_seconds differ in length")
+        return cls(
+            model=field("model", str),
+            params={key: params[key] for key in PARAM_KEYS},
+            recipe=recipe,
+            epochs=tuple(EpochRecord(*values) for values in zip(*columns)),
+            test_loss=field("test_loss", float),
+            test_accuracy=field("test_accuracy", float),
+            step_ms=field("step_ms", float),
+            environment=field("environment", dict),
+            train_seconds=field("train_seconds", float, required=False, default=0.0),
+            finished=field("finished", str, required=False, default="-"),
+        )
 
 
 def read_json(path: Path, what: str) -> dict:
@@ -35,31 +153,21 @@ def read_json(path: Path, what: str) -> dict:
     return data
 
 
-def read_result(path: Path) -> dict:
+def read_result(path: Path) -> RunResult:
     """One validated result.json."""
-    data = read_json(path, "result.json")
-    for key, kind in REQUIRED.items():
-        value = data.get(key)
-        if kind is float and isinstance(value, int):
-            value = float(value)
-        if not isinstance(value, kind):
-            raise ResultError(
-                f"{path}: malformed result.json ({key!r} missing or not a {kind.__name__}); "
-                "delete it and retrain that model"
-            )
-    return data
+    return RunResult.from_json(read_json(path, "result.json"), path)
 
 
-def load_finished(model_dir: Path, recipe) -> dict | None:
+def load_finished(model_dir: Path, recipe: Recipe) -> RunResult | None:
     """The saved result if this model already finished with the same recipe, else None."""
     path = model_dir / "result.json"
     if not path.is_file():
         return None
     result = read_result(path)
-    return result if result["recipe"] == recipe.as_dict() else None
+    return result if result.recipe == recipe else None
 
 
-def load_run(run_dir: str | Path) -> dict[str, dict]:
+def load_run(run_dir: str | Path) -> dict[str, RunResult]:
     """Every registered model's result in ``run_dir``, in registry order, keyed by model name.
 
     Folders that are not a registered model (``figures/``, a user's notes) are ignored. Raises
@@ -78,3 +186,8 @@ def load_run(run_dir: str | Path) -> dict[str, dict]:
             f"run 'mnist-mlp reproduce --out {run_dir}' first"
         )
     return {name: read_result(run_dir / name / "result.json") for name in found}
+
+
+def run_backend(results: Mapping[str, RunResult]) -> str:
+    """The backend a run trained on (that of its first model)."""
+    return next(iter(results.values())).backend

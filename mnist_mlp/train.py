@@ -24,8 +24,7 @@ from mnist_mlp.compat import compile_options, keras, seed_everything, versions
 from mnist_mlp.files import atomic_path, write_json, write_text
 from mnist_mlp.preprocess import preprocess
 from mnist_mlp.recipe import NOTEBOOK, Recipe
-
-HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
+from mnist_mlp.results import HISTORY_KEYS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,8 +109,8 @@ def train_and_evaluate(
     run_dir: str | Path = "runs/latest",
     label: str = "",
     callbacks: list | None = None,
-) -> dict:
-    """Train ``name`` with ``recipe`` on ``dataset``; return (and write) its result dict.
+) -> results.RunResult:
+    """Train ``name`` with ``recipe`` on ``dataset``; return (and write) its result.
 
     ``callbacks`` are extra Keras callbacks, run after the epoch recorder and the backup.
     """
@@ -145,36 +144,35 @@ def train_and_evaluate(
     )
 
     epochs = [recorder.epochs[e] for e in sorted(recorder.epochs)]
-    result = {
-        "schema": results.SCHEMA_VERSION,
-        "model": name,
-        "params": models.param_totals(model),
-        "recipe": recipe.as_dict(),
-        "seed": recipe.seed,
-        "history": {key: [e[key] for e in epochs] for key in HISTORY_KEYS},
-        "test_loss": float(test_loss),
-        "test_accuracy": float(test_accuracy),
-        "epoch_seconds": [e["seconds"] for e in epochs],
+    result = results.RunResult(
+        model=name,
+        params=models.param_totals(model),
+        recipe=recipe,
+        epochs=tuple(
+            results.EpochRecord(*(e[key] for key in HISTORY_KEYS), seconds=e["seconds"])
+            for e in epochs
+        ),
+        test_loss=float(test_loss),
+        test_accuracy=float(test_accuracy),
         # The first epoch pays for tracing/compilation; the median of the rest is the step cost.
-        "step_ms": statistics.median(e["step_ms"] for e in (epochs[1:] or epochs)),
-        "train_seconds": train_seconds,
-        "environment": versions(),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+        step_ms=statistics.median(e["step_ms"] for e in (epochs[1:] or epochs)),
+        environment=versions(),
+        train_seconds=train_seconds,
+        finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
     with atomic_path(out / "model.keras", suffix=".keras") as tmp:
         model.save(tmp)
     write_text(out / "history.csv", history_csv(result))
-    write_json(out / "result.json", result)  # last: its presence means "this model is finished"
+    write_json(out / "result.json", result.to_json())  # last: its presence means "finished"
     shutil.rmtree(backup_dir, ignore_errors=True)
     (out / "progress.json").unlink(missing_ok=True)
     return result
 
 
-def history_csv(result: dict) -> str:
+def history_csv(result: results.RunResult) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["epoch", *HISTORY_KEYS, "seconds"])
-    history = result["history"]
-    for i, seconds in enumerate(result["epoch_seconds"]):
-        writer.writerow([i + 1, *(repr(history[k][i]) for k in HISTORY_KEYS), f"{seconds:.3f}"])
+    for i, epoch in enumerate(result.epochs, start=1):
+        writer.writerow([i, *(repr(getattr(epoch, k)) for k in HISTORY_KEYS), f"{epoch.seconds:.3f}"])
     return buffer.getvalue()

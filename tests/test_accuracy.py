@@ -1,7 +1,7 @@
 """The accuracy gate (marker ``accuracy``): every model, the notebook's full recipe (20 epochs,
 batch 128, Adam), seed 0, on real MNIST, against golden/gates.json's thresholds for this backend.
 
-About five minutes on a 2-core CPU. A model that is known to miss its gate on some platform is
+Minutes of training (README, Tests). A model that is known to miss its gate on some platform is
 declared in gates.json as ``"known_failure": "reason"`` and becomes an xfail, never an ``if``.
 """
 
@@ -13,12 +13,12 @@ import pytest
 
 from mnist_mlp import golden, models
 from mnist_mlp.compat import backend_name
+from mnist_mlp.gates.accuracy import section
 from mnist_mlp.recipe import NOTEBOOK
 from mnist_mlp.train import train_and_evaluate
-from mnist_mlp.verify import gates_for
 
 pytestmark = pytest.mark.accuracy
-GATES = gates_for(backend_name())
+GATES = section(backend_name())
 
 
 def gated(name: str):
@@ -35,24 +35,24 @@ def gate_run(dataset, tmp_path_factory):
 @pytest.mark.parametrize("name", [gated(n) for n in models.names()])
 def test_final_test_accuracy_meets_its_gate(gate_run, name):
     floor = GATES["models"][name]["min_test_accuracy"]
-    assert gate_run[name]["test_accuracy"] >= floor, (
-        f"{name}: {gate_run[name]['test_accuracy']:.4f} < gate {floor} "
+    assert gate_run[name].test_accuracy >= floor, (
+        f"{name}: {gate_run[name].test_accuracy:.4f} < gate {floor} "
         f"(calibrated seeds: {GATES['models'][name]['measured']})"
     )
 
 
 def test_mean_over_the_notebook_seven_meets_its_gate(gate_run):
-    mean = statistics.fmean(gate_run[n]["test_accuracy"] for n in models.NOTEBOOK_MODELS)
+    mean = statistics.fmean(gate_run[n].test_accuracy for n in models.NOTEBOOK_MODELS)
     assert mean >= GATES["min_mean_test_accuracy"]
 
 
 @pytest.mark.parametrize("name", models.NOTEBOOK_MODELS)
 def test_every_mlp_beats_the_softmax_baseline(gate_run, name):
-    assert gate_run[name]["test_accuracy"] > gate_run["softmax"]["test_accuracy"] + 0.03
+    assert gate_run[name].test_accuracy > gate_run["softmax"].test_accuracy + 0.03
 
 
 @pytest.mark.parametrize("name", models.names())
 def test_trained_model_kept_the_golden_parameter_counts(gate_run, name):
     counts = golden.load("architectures")["models"][name]
-    assert gate_run[name]["params"] == {k: counts[k] for k in ("total", "trainable", "non_trainable")}
-    assert len(gate_run[name]["history"]["val_accuracy"]) == NOTEBOOK.epochs
+    assert gate_run[name].params == {k: counts[k] for k in ("total", "trainable", "non_trainable")}
+    assert len(gate_run[name].epochs) == NOTEBOOK.epochs

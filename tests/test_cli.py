@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
 from mnist_mlp import cli, golden, models
-from mnist_mlp.verify import gate_rows, gates_for
+from mnist_mlp.gates import accuracy
 
-GATES = gates_for("tensorflow")
-
-
-def craft_result(name: str, accuracy: float, epochs: int = 3) -> dict:
-    """A plausible result.json for ``name`` whose final test accuracy is ``accuracy``."""
-    counts = golden.load("architectures")["models"][name]
-    return {
-        "schema": 1, "model": name, "seed": 0,
-        "params": {k: counts[k] for k in ("total", "trainable", "non_trainable")},
-        "recipe": {"epochs": epochs, "batch_size": 128, "learning_rate": 0.001, "seed": 0,
-                   "steps_per_execution": 1, "jit_compile": "auto"},
-        "history": {"loss": [0.3, 0.1, 0.05][:epochs], "accuracy": [0.9, 0.97, 0.99][:epochs],
-                    "val_loss": [0.2, 0.1, 0.08][:epochs], "val_accuracy": [0.95, 0.97, accuracy][:epochs]},
-        "test_loss": 0.08, "test_accuracy": accuracy, "epoch_seconds": [1.0] * epochs,
-        "step_ms": 2.0, "train_seconds": 3.0, "environment": {"python": "3.11", "tensorflow": "2.21.0",
-                                                            "keras": "3.15.1", "backend": "tensorflow"},
-    }
+GATES = accuracy.section("tensorflow")
 
 
-def write_run(run_dir, accuracies: dict[str, float]) -> None:
-    for name, accuracy in accuracies.items():
-        (run_dir / name).mkdir(parents=True, exist_ok=True)
-        (run_dir / name / "result.json").write_text(json.dumps(craft_result(name, accuracy)))
+def write_accuracies(make_result, write_run, run_dir, accuracies: dict[str, float]) -> None:
+    """A run folder whose models finished at the given test accuracies."""
+    write_run(run_dir, [make_result(name, epochs=3, test_accuracy=acc) for name, acc in accuracies.items()])
 
 
 def run_cli(capsys, *argv) -> tuple[int, str, str]:
@@ -95,15 +77,16 @@ def test_out_folder_under_a_file_is_not_writable(capsys, tmp_path):
     assert code == 2 and "not writable" in err
 
 
-def test_verify_passes_a_good_run(capsys, tmp_path):
-    write_run(tmp_path, {name: 0.999 for name in models.names()})
+def test_verify_passes_a_good_run(capsys, tmp_path, make_result, write_run):
+    write_accuracies(make_result, write_run, tmp_path, {name: 0.999 for name in models.names()})
     code, out, _ = run_cli(capsys, "verify", str(tmp_path))
     assert code == 0
     assert out.count("PASS") == len(models.names()) + 1 and "FAIL" not in out  # + the mean row
 
 
-def test_verify_fails_one_bad_model(capsys, tmp_path):
-    write_run(tmp_path, {name: 0.999 for name in models.names()} | {"arch2_relu": 0.95})
+def test_verify_fails_one_bad_model(capsys, tmp_path, make_result, write_run):
+    accuracies = {name: 0.999 for name in models.names()} | {"arch2_relu": 0.95}
+    write_accuracies(make_result, write_run, tmp_path, accuracies)
     code, out, _ = run_cli(capsys, "verify", str(tmp_path))
     assert code == 1
     failing = [line for line in out.splitlines() if line.endswith("FAIL")]
@@ -111,9 +94,10 @@ def test_verify_fails_one_bad_model(capsys, tmp_path):
     assert "95.00" in failing[0] and "98.08" in failing[0]  # ours and the notebook's
 
 
-def test_mean_gate_fails_when_every_model_is_just_above_its_floor(tmp_path):
-    results = {name: craft_result(name, GATES["models"][name]["min_test_accuracy"]) for name in models.names()}
-    rows = {row.model: row for row in gate_rows(results, GATES | {"min_mean_test_accuracy": 0.999})}
+def test_mean_gate_fails_when_every_model_is_just_above_its_floor(make_result):
+    results = {name: make_result(name, test_accuracy=GATES["models"][name]["min_test_accuracy"])
+               for name in models.names()}
+    rows = {row.model: row for row in accuracy.rows(results, GATES | {"min_mean_test_accuracy": 0.999})}
     assert all(rows[name].passed for name in models.names())
     assert not rows["mean(7)"].passed
 

@@ -1,9 +1,9 @@
 """Self-consistency checks of the hand-transcribed golden files.
 
 golden/architectures.json and golden/seed_results.json are transcribed from the
-notebook transcript (shared/seed/000_0e4e804191beb621.txt). These tests use only
+notebook transcript (each file's ``source``). These tests use only
 json + pathlib: they check the files against themselves, against Keras'
-parameter arithmetic, and against the totals quoted in the issue.
+parameter arithmetic, and against the totals the notebook printed.
 """
 
 import json

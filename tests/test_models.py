@@ -10,7 +10,7 @@ from mnist_mlp import golden, models
 from mnist_mlp.compat import keras, layer_output_shape, to_numpy
 
 NAMES = models.names()
-# The table, independent of the code: hidden widths and init stddevs (RandomNormal mean 0).
+# The notebook's widths and init stddevs (RandomNormal mean 0), written independently of the code.
 EXPECTED = {
     "arch1_relu": ((600, 100), (0.062, 0.125)),
     "arch1_bn": ((600, 100), (0.039, 0.55)),

@@ -8,7 +8,6 @@ functions and are flipped here by flipping the crafted numbers.
 from __future__ import annotations
 
 import html.parser
-import json
 import re
 import struct
 import xml.etree.ElementTree as ET
@@ -17,8 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_mlp import cli, golden, observations, plots, report
+from mnist_mlp import cli, golden, report
+from mnist_mlp.compat import weight_path
 from mnist_mlp.models import NOTEBOOK_MODELS, build_model, names
+from mnist_mlp.report import observations, plots
 from mnist_mlp.results import ResultError
 
 PRESENT = ("arch1_relu", "arch1_bn_dropout", "arch2_relu", "arch3_bn_dropout", "softmax")
@@ -37,65 +38,11 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 # ---------------------------------------------------------------------------------------------
-# Crafted results
+# Crafted results (conftest's make_result)
 
 
-def make_result(
-    name: str,
-    *,
-    epochs: int = 20,
-    train_loss: float = 0.02,
-    gap: float = 0.07,
-    reach_epoch: int | None = 5,
-    test_accuracy: float = 0.981,
-) -> dict:
-    """A plausible result.json dict: train loss falls to ``train_loss``, validation loss ends
-    ``gap`` above it, validation accuracy first reaches 97.5 % at ``reach_epoch`` (None: never)
-    and ends at ``test_accuracy`` when that is above 97.5 %."""
-    epoch = np.arange(1, epochs + 1)
-    loss = train_loss + (0.25 - train_loss) * np.exp(-(epoch - 1) / 3)
-    val_loss = np.linspace(0.12, loss[-1] + gap, epochs)
-    reached = epoch >= (reach_epoch or epochs + 1)
-    val_accuracy = np.where(
-        reached,
-        np.linspace(0.976, max(test_accuracy, 0.976), epochs),
-        np.linspace(0.95, 0.974, epochs),
-    )
-    return {
-        "schema": 1,
-        "model": name,
-        "params": {"total": 1000, "trainable": 1000, "non_trainable": 0},
-        "recipe": {"epochs": epochs, "batch_size": 128, "learning_rate": 0.001, "seed": 0},
-        "seed": 0,
-        "history": {
-            "loss": loss.tolist(),
-            "accuracy": (1 - loss / 4).tolist(),
-            "val_loss": val_loss.tolist(),
-            "val_accuracy": val_accuracy.tolist(),
-        },
-        "test_loss": float(val_loss[-1]),
-        "test_accuracy": test_accuracy,
-        "epoch_seconds": [3.0] * epochs,
-        "step_ms": 6.5,
-        "train_seconds": 3.0 * epochs,
-        "environment": {
-            "python": "3.11.9", "keras": "3.15.0", "backend": "tensorflow",
-            "tensorflow": "2.21.0", "numpy": "2.4.6", "machine": "x86_64",
-            "cpu": "Crafted CPU @ 2.0GHz", "cpu_count": 2,
-        },
-        "finished": "2026-01-01T00:00:00+00:00",
-    }
-
-
-def write_result(run_dir: Path, result: dict) -> None:
-    folder = run_dir / result["model"]
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "result.json").write_text(json.dumps(result), "utf-8")
-
-
-def craft_run(run_dir: Path, models=PRESENT) -> Path:
-    for name in models:
-        write_result(run_dir, make_result(name, test_accuracy=TEST_ACCURACY[name]))
+def craft_run(make_result, write_run, run_dir: Path, models=PRESENT) -> Path:
+    write_run(run_dir, [make_result(name, test_accuracy=TEST_ACCURACY[name]) for name in models])
     return run_dir
 
 
@@ -133,9 +80,9 @@ class TagBalance(html.parser.HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(tmp_path_factory, make_result, write_run):
     """A crafted run reported once; ``figures`` maps each saved file name to its Figure."""
-    run_dir = craft_run(tmp_path_factory.mktemp("run"))
+    run_dir = craft_run(make_result, write_run, tmp_path_factory.mktemp("run"))
     for name in WITH_MODEL_FILE:
         build_model(name, seed=0).save(run_dir / name / "model.keras")
     (run_dir / CORRUPT_MODEL_FILE / "model.keras").write_bytes(b"not a zip file")
@@ -183,12 +130,12 @@ def lines_by_label(ax) -> dict:
     return {line.get_label(): line for line in ax.lines}
 
 
-def test_loss_figure_plots_the_history_and_the_notebooks_validation_loss(built):
+def test_loss_figure_plots_the_history_and_the_notebooks_validation_loss(built, make_result):
     result = make_result("arch1_relu", test_accuracy=TEST_ACCURACY["arch1_relu"])
     ax = built["figures"]["loss_arch1_relu.png"].axes[0]
     lines = lines_by_label(ax)
-    np.testing.assert_allclose(lines["Train Loss"].get_ydata(), result["history"]["loss"])
-    np.testing.assert_allclose(lines["Validation Loss"].get_ydata(), result["history"]["val_loss"])
+    np.testing.assert_allclose(lines["Train Loss"].get_ydata(), result.metric("loss"))
+    np.testing.assert_allclose(lines["Validation Loss"].get_ydata(), result.metric("val_loss"))
     assert list(lines["Train Loss"].get_xdata()) == list(range(1, 21))
     published = lines["Validation Loss (notebook)"]
     assert published.get_linestyle() == "--"
@@ -238,11 +185,11 @@ def test_accuracy_bars_show_ours_the_notebook_and_the_gate(built):
     assert [t.get_text() for t in ax.get_xticklabels()] == list(PRESENT)
 
 
-def test_validation_accuracy_curves_of_all_models_on_one_axis(built):
+def test_validation_accuracy_curves_of_all_models_on_one_axis(built, make_result):
     (ax,) = built["figures"]["val_accuracy.png"].axes
     lines = lines_by_label(ax)
     for name in PRESENT:
-        expected = make_result(name, test_accuracy=TEST_ACCURACY[name])["history"]["val_accuracy"]
+        expected = make_result(name, test_accuracy=TEST_ACCURACY[name]).metric("val_accuracy")
         np.testing.assert_allclose(lines[name].get_ydata(), expected)
 
 
@@ -303,30 +250,30 @@ def test_weight_list_labels_follow_the_built_models_weights(name):
     words = {"kernel": "kernel", "bias": "bias", "gamma": "gamma", "beta": "beta",
              "mean": "moving_mean", "variance": "moving_variance"}
     labels = observations.weight_list_labels(name)
-    paths = [getattr(w, "path", w.name) for w in build_model(name).weights]
-    assert [words[label.split()[-1]] for label in labels] == [p.split("/")[-1].split(":")[0] for p in paths]
+    paths = [weight_path(w) for w in build_model(name).weights]
+    assert [words[label.split()[-1]] for label in labels] == [p.split("/")[-1] for p in paths]
 
 
 def test_notebook_results_carry_the_published_numbers():
     published = golden.load("seed_results")["models"]["arch2_bn_dropout"]
     converted = observations.notebook_results()["arch2_bn_dropout"]
-    assert converted["history"]["val_accuracy"] == [e["val_acc"] for e in published["epochs"]]
-    assert converted["test_accuracy"] == published["test_accuracy"]
+    assert converted.metric("val_accuracy") == [e["val_acc"] for e in published["epochs"]]
+    assert converted.test_accuracy == published["test_accuracy"]
 
 
 # ---------------------------------------------------------------------------------------------
 # Observations, flipped
 
 
-def verdict(check, *results: dict) -> observations.Observation:
-    return check({r["model"]: r for r in results})
+def verdict(check, *results) -> observations.Observation:
+    return check({r.model: r for r in results})
 
 
 @pytest.mark.parametrize(
     ("relu_gap", "bn_dropout_gap", "expected"),
     [(0.08, -0.01, observations.HOLDS), (0.01, 0.05, observations.FAILS), (0.03, 0.03, observations.FAILS)],
 )
-def test_overfitting_verdict_follows_the_loss_gaps(relu_gap, bn_dropout_gap, expected):
+def test_overfitting_verdict_follows_the_loss_gaps(relu_gap, bn_dropout_gap, expected, make_result):
     obs = verdict(
         observations.check_overfitting,
         make_result("arch1_relu", gap=0.07), make_result("arch1_bn_dropout", gap=0.0),
@@ -337,7 +284,7 @@ def test_overfitting_verdict_follows_the_loss_gaps(relu_gap, bn_dropout_gap, exp
     assert obs.table.rows[1][1:3] == (f"{relu_gap:.4f}", f"{bn_dropout_gap:.4f}")
 
 
-def test_overfitting_is_not_checkable_without_a_pair():
+def test_overfitting_is_not_checkable_without_a_pair(make_result):
     obs = verdict(observations.check_overfitting, make_result("arch1_relu"), make_result("arch2_bn_dropout"))
     assert obs.verdict == observations.UNCHECKABLE
 
@@ -352,7 +299,7 @@ def test_overfitting_is_not_checkable_without_a_pair():
         (None, 10, observations.UNCHECKABLE, "never"),
     ],
 )
-def test_convergence_verdict_follows_the_epoch_of_reaching(reach_epoch, epochs, expected, first):
+def test_convergence_verdict_follows_the_epoch_of_reaching(reach_epoch, epochs, expected, first, make_result):
     obs = verdict(
         observations.check_convergence,
         make_result("arch1_relu", reach_epoch=3),
@@ -363,15 +310,15 @@ def test_convergence_verdict_follows_the_epoch_of_reaching(reach_epoch, epochs, 
     assert [row[:2] for row in obs.table.rows] == [("arch1_relu", "3"), ("arch3_relu", first)]
 
 
-def test_convergence_reports_both_levels():
+def test_convergence_reports_both_levels(make_result):
     result = make_result("arch1_relu", reach_epoch=4, test_accuracy=0.985)
-    values = result["history"]["val_accuracy"]
+    values = result.metric("val_accuracy")
     (row,) = verdict(observations.check_convergence, result).table.rows
     assert row[1:3] == ("4", str(observations.first_epoch_reaching(values, 0.98)))
     assert observations.first_epoch_reaching([0.97, 0.98, 0.975], 0.975) == 2
 
 
-def test_convergence_is_not_checkable_without_notebook_models():
+def test_convergence_is_not_checkable_without_notebook_models(make_result):
     obs = verdict(observations.check_convergence, make_result("softmax", test_accuracy=0.92))
     assert obs.verdict == observations.UNCHECKABLE
 
@@ -380,7 +327,7 @@ def test_convergence_is_not_checkable_without_notebook_models():
     ("deep", "shallow", "expected"),
     [(0.981, 0.976, observations.HOLDS), (0.99, 0.98, observations.HOLDS), (0.985, 0.970, observations.FAILS)],
 )
-def test_depth_verdict_follows_the_accuracy_spread(deep, shallow, expected):
+def test_depth_verdict_follows_the_accuracy_spread(deep, shallow, expected, make_result):
     obs = verdict(
         observations.check_depth,
         make_result("arch1_relu", test_accuracy=shallow),
@@ -391,7 +338,7 @@ def test_depth_verdict_follows_the_accuracy_spread(deep, shallow, expected):
     assert f"{(deep - shallow) * 100:.2f} percentage points" in obs.evidence
 
 
-def test_depth_is_not_checkable_with_one_depth():
+def test_depth_is_not_checkable_with_one_depth(make_result):
     obs = verdict(observations.check_depth, make_result("arch1_relu"), make_result("arch1_bn"))
     assert obs.verdict == observations.UNCHECKABLE
 
@@ -402,7 +349,7 @@ def test_observations_on_the_notebooks_own_numbers():
     assert verdicts == [observations.HOLDS, observations.FAILS, observations.HOLDS]
 
 
-def test_verdicts_appear_in_the_report(built):
+def test_verdicts_appear_in_the_report(built, make_result):
     expected = [o.verdict for o in observations.observations(
         {n: make_result(n, test_accuracy=TEST_ACCURACY[n]) for n in PRESENT})]
     found = re.findall(r"\*\*Verdict on this run: ([^*]+)\*\*", built["md"])
@@ -427,9 +374,9 @@ def test_cli_report_on_an_empty_folder_is_a_one_line_error(tmp_path, capsys):
     assert err.startswith("mnist-mlp: error: ") and err.count("\n") == 1
 
 
-def test_cli_report_builds_the_report(tmp_path, capsys, monkeypatch):
+def test_cli_report_builds_the_report(tmp_path, capsys, monkeypatch, make_result, write_run):
     monkeypatch.setattr(report, "load_gates", lambda results: GATES)
-    craft_run(tmp_path, ["arch1_relu"])
+    craft_run(make_result, write_run, tmp_path, ["arch1_relu"])
     assert cli.main(["report", str(tmp_path)]) == 0
     assert capsys.readouterr().out == f"report: {tmp_path / 'report.html'}\n"
     assert (tmp_path / "report.md").is_file()

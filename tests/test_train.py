@@ -51,19 +51,23 @@ def test_result_schema_and_files(small_dataset, tmp_path):
     result = train_and_evaluate("arch1_bn", small_dataset, SHORT, tmp_path)
     folder = tmp_path / "arch1_bn"
     assert sorted(p.name for p in folder.iterdir()) == ["history.csv", "model.keras", "result.json"]
+    raw = json.loads((folder / "result.json").read_text())
+    assert list(raw) == ["schema", "model", "params", "recipe", "seed", "history", "test_loss",
+                         "test_accuracy", "epoch_seconds", "step_ms", "train_seconds",
+                         "environment", "finished"]  # the keys every result.json has had
+    assert list(raw["history"]) == ["loss", "accuracy", "val_loss", "val_accuracy"]
     saved = results.read_result(folder / "result.json")
-    assert saved == json.loads(json.dumps(result))
-    assert saved["params"] == {"total": 534910, "trainable": 533510, "non_trainable": 1400}
-    assert all(len(saved["history"][k]) == 2 for k in ("loss", "accuracy", "val_loss", "val_accuracy"))
-    assert len(saved["epoch_seconds"]) == 2 and saved["step_ms"] > 0
-    assert saved["seed"] == 0 and saved["recipe"]["batch_size"] == 128
-    assert {"python", "tensorflow", "keras", "backend", "cpu"} <= saved["environment"].keys()
-    assert 0.5 < saved["test_accuracy"] <= 1.0
+    assert saved == result
+    assert saved.params == {"total": 534910, "trainable": 533510, "non_trainable": 1400}
+    assert len(saved.epochs) == 2 and saved.step_ms > 0
+    assert raw["seed"] == saved.seed == 0 and saved.recipe.batch_size == 128
+    assert {"python", "tensorflow", "keras", "backend", "cpu"} <= saved.environment.keys()
+    assert 0.5 < saved.test_accuracy <= 1.0
     # The test set is the validation set, so the last val_accuracy is the test accuracy.
-    assert saved["test_accuracy"] == pytest.approx(saved["history"]["val_accuracy"][-1], abs=1e-6)
+    assert saved.test_accuracy == pytest.approx(saved.epochs[-1].val_accuracy, abs=1e-6)
     with open(folder / "history.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert [float(r["val_loss"]) for r in rows] == saved["history"]["val_loss"]
+    assert [float(r["val_loss"]) for r in rows] == saved.metric("val_loss")
     reloaded = keras.models.load_model(folder / "model.keras")
     assert reloaded.count_params() == golden.load("architectures")["models"]["arch1_bn"]["total"]
 
@@ -72,9 +76,9 @@ def test_same_seed_gives_identical_histories(small_dataset, tmp_path):
     first = train_and_evaluate("arch1_bn_dropout", small_dataset, SHORT, tmp_path / "a")
     second = train_and_evaluate("arch1_bn_dropout", small_dataset, SHORT, tmp_path / "b")
     other = train_and_evaluate("arch1_bn_dropout", small_dataset, Recipe(epochs=2, seed=1), tmp_path / "c")
-    assert first["history"] == second["history"]
-    assert first["test_loss"] == second["test_loss"]
-    assert first["history"] != other["history"]
+    assert all(first.metric(k) == second.metric(k) for k in results.HISTORY_KEYS)
+    assert first.test_loss == second.test_loss
+    assert first.metric("loss") != other.metric("loss")
 
 
 def test_interrupted_run_resumes_where_it_stopped(small_dataset, tmp_path):
@@ -89,8 +93,8 @@ def test_interrupted_run_resumes_where_it_stopped(small_dataset, tmp_path):
     counter = CountEpochs()
     result = train_and_evaluate("arch1_relu", small_dataset, recipe, tmp_path, callbacks=[counter])
     assert counter.started == [2]  # only the epoch that was left
-    assert result["history"]["loss"][:2] == [progress["epochs"][e]["loss"] for e in ("0", "1")]
-    assert len(result["history"]["loss"]) == 3
+    assert result.metric("loss")[:2] == [progress["epochs"][e]["loss"] for e in ("0", "1")]
+    assert len(result.epochs) == 3
     assert not (folder / "backup").exists() and not (folder / "progress.json").exists()
 
 
@@ -99,9 +103,9 @@ def test_finished_model_is_not_retrained(small_dataset, tmp_path, capsys):
     stamp = (tmp_path / "softmax" / "result.json").stat().st_mtime_ns
     counter = CountEpochs()
     again = train_and_evaluate("softmax", small_dataset, SHORT, tmp_path, callbacks=[counter])
-    assert counter.started == [] and again == json.loads(json.dumps(first))
+    assert counter.started == [] and again == first
     assert (tmp_path / "softmax" / "result.json").stat().st_mtime_ns == stamp
     assert "not retrained" in capsys.readouterr().out
     # A different recipe in the same folder does retrain.
     retrained = train_and_evaluate("softmax", small_dataset, Recipe(epochs=1, seed=0), tmp_path)
-    assert len(retrained["history"]["loss"]) == 1
+    assert len(retrained.epochs) == 1

@@ -9,7 +9,9 @@ figures neither leaks memory nor needs closing.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from pathlib import Path
 
 import matplotlib
 
@@ -20,6 +22,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from mnist_mlp.files import atomic_path
+from mnist_mlp.report.observations import CONVERGENCE_EPOCH, CONVERGENCE_LEVELS, notebook_results
+from mnist_mlp.results import RunResult
 
 DPI = 100
 LOSS_SIZE = (10.0, 6.0)  # the notebook's loss_plot figsize
@@ -33,8 +37,6 @@ WEIGHT_MIN_WIDTH = 9.0
 FAMILY_COLORS = {"arch1": "tab:blue", "arch2": "tab:orange", "arch3": "tab:green"}
 VARIANT_STYLES = {"relu": "-", "bn": ":", "bn_dropout": "--"}
 PANEL_COLORS = ("tab:blue", "tab:red", "gold", "tab:green", "tab:purple", "tab:brown")
-REACHED_LEVELS = (0.975, 0.98)  # the levels observation 2 checks, drawn on the val-accuracy plot
-REACHED_BY_EPOCH = 15
 
 
 def model_style(name: str) -> dict:
@@ -69,26 +71,27 @@ def _epochs(values: list) -> range:
     return range(1, len(values) + 1)
 
 
-def plot_loss(result: dict, target: str | os.PathLike, reference: dict | None = None) -> Figure:
+def plot_loss(result: RunResult, target: str | os.PathLike,
+              reference: RunResult | None = None) -> Figure:
     """The notebook's ``loss_plot``: validation (blue) and train (red) loss per epoch.
 
-    ``reference`` is the notebook's result for the same model (results-shaped, see
-    ``report.notebook_results``); its validation loss is drawn dashed, so the reader sees at once
-    whether this run trains like the published one.
+    ``reference`` is the notebook's result for the same model (``observations.notebook_results``);
+    its validation loss is drawn dashed, so the reader sees at once whether this run trains like
+    the published one.
     """
-    history = result["history"]
+    val_loss, loss = result.metric("val_loss"), result.metric("loss")
     fig = _figure(LOSS_SIZE)
     ax = fig.subplots()
-    ax.plot(_epochs(history["val_loss"]), history["val_loss"], "b", label="Validation Loss")
-    ax.plot(_epochs(history["loss"]), history["loss"], "r", label="Train Loss")
+    ax.plot(_epochs(val_loss), val_loss, "b", label="Validation Loss")
+    ax.plot(_epochs(loss), loss, "r", label="Train Loss")
     if reference is not None:
-        published = reference["history"]["val_loss"]
+        published = reference.metric("val_loss")
         ax.plot(_epochs(published), published, "b--", alpha=0.5, label="Validation Loss (notebook)")
     ax.set_xlabel("epoch")
     ax.set_ylabel("Categorical Crossentropy Loss")
     ax.set_title(
-        f"{result['model']}: variation of loss with epochs "
-        f"(test accuracy {result['test_accuracy']:.2%})"
+        f"{result.model}: variation of loss with epochs "
+        f"(test accuracy {result.test_accuracy:.2%})"
     )
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True)
@@ -141,7 +144,7 @@ def plot_weights(model, target: str | os.PathLike) -> Figure:
 def plot_test_accuracy(rows, target: str | os.PathLike) -> Figure:
     """Final test accuracy per model, this run beside the notebook, gate minimum as a black bar.
 
-    ``rows`` are ``verify.GateRow``s, so the figure shows exactly what the gate judged. The axis is
+    ``rows`` are ``gates.accuracy.AccuracyRow``s, so the figure shows exactly what the gate judged. The axis is
     zoomed to the data (the models differ by tenths of a point); each bar carries its value.
     """
     fig = _figure(TEST_ACCURACY_SIZE)
@@ -171,25 +174,65 @@ def plot_test_accuracy(rows, target: str | os.PathLike) -> Figure:
     return save(fig, target)
 
 
-def plot_val_accuracy(results: dict[str, dict], target: str | os.PathLike) -> Figure:
+def plot_val_accuracy(results: dict[str, RunResult], target: str | os.PathLike) -> Figure:
     """Validation accuracy per epoch of every model on one axis, with the 97.5 % and 98 % levels
     and epoch 15 marked: the picture behind the notebook's 'close to 98 % after 15 epochs'."""
     fig = _figure(VAL_ACCURACY_SIZE)
     ax = fig.subplots()
     for name, result in results.items():
-        values = result["history"]["val_accuracy"]
+        values = result.metric("val_accuracy")
         ax.plot(_epochs(values), values, label=name, linewidth=1.8, **model_style(name))
-    for level in REACHED_LEVELS:
+    for level in CONVERGENCE_LEVELS:
         ax.axhline(level, color="black", linewidth=0.8, linestyle=(0, (1, 3)))
-    ax.axvline(REACHED_BY_EPOCH, color="black", linewidth=0.8, linestyle=(0, (1, 3)))
+    ax.axvline(CONVERGENCE_EPOCH, color="black", linewidth=0.8, linestyle=(0, (1, 3)))
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy")
     ax.set_title(
-        f"Validation accuracy per epoch (dotted: {' and '.join(f'{v:.1%}' for v in REACHED_LEVELS)}"
-        f", epoch {REACHED_BY_EPOCH})"
+        f"Validation accuracy per epoch (dotted: {' and '.join(f'{v:.1%}' for v in CONVERGENCE_LEVELS)}"
+        f", epoch {CONVERGENCE_EPOCH})"
     )
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, alpha=0.4)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return save(fig, target)
+
+
+@dataclasses.dataclass(frozen=True)
+class Drawn:
+    """The figures ``draw_all`` saved: run-wide ones, each model's loss figure, and each model's
+    weights figure or the sentence saying why it has none."""
+
+    test_accuracy: Path
+    val_accuracy: Path
+    loss: dict[str, Path]
+    weights: dict[str, Path | str]
+
+
+def _weights_figure(run_dir: Path, name: str, target: Path) -> Path | str:
+    path = run_dir / name / "model.keras"
+    if not path.is_file():
+        return f"No {name}/model.keras in this run folder: weights figure skipped."
+    try:
+        model = load_model(path)
+    except (OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"{name}/model.keras could not be read ({reason}): weights figure skipped."
+    plot_weights(model, target)
+    return target
+
+
+def draw_all(run_dir: Path, results: dict[str, RunResult], rows) -> Drawn:
+    """Every figure of a run's report, saved under ``run_dir/figures``."""
+    figures = run_dir / "figures"
+    test, val = figures / "test_accuracy.png", figures / "val_accuracy.png"
+    plot_test_accuracy(rows, test)
+    plot_val_accuracy(results, val)
+    reference = notebook_results()
+    loss = {}
+    for name, result in results.items():
+        loss[name] = figures / f"loss_{name}.png"
+        plot_loss(result, loss[name], reference.get(name))
+    weights = {name: _weights_figure(run_dir, name, figures / f"weights_{name}.png")
+               for name in results}
+    return Drawn(test, val, loss, weights)

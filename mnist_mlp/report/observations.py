@@ -1,4 +1,4 @@
-"""The notebook's three closing observations, turned into checks over a results dict.
+"""The notebook's three closing observations, turned into checks over a run's results.
 
 Pure functions (no I/O): ``observations(results)`` runs every check; the report runs them on a
 run's results and on the notebook's own published numbers (``notebook_results``). Also here:
@@ -8,9 +8,15 @@ what the notebook's ``weight_plot`` actually picked with ``get_weights()[0], [2]
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 from mnist_mlp import golden
 from mnist_mlp.models import NOTEBOOK_MODELS, get_spec
+from mnist_mlp.recipe import Recipe
+from mnist_mlp.report.blocks import Table
+from mnist_mlp.results import EpochRecord, RunResult
+
+Results = Mapping[str, RunResult]
 
 HOLDS = "holds"
 FAILS = "does not hold"
@@ -78,14 +84,6 @@ NOTEBOOK_MEANT = ("hidden 1 kernel", "hidden 2 kernel", "output kernel")
 
 
 @dataclasses.dataclass(frozen=True)
-class Table:
-    """Cells as text, already formatted: both renderers print them as they are."""
-
-    headers: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-
-
-@dataclasses.dataclass(frozen=True)
 class Observation:
     """One notebook claim checked on one set of results: ``verdict`` is HOLDS, FAILS or
     UNCHECKABLE, ``evidence`` the numbers behind it."""
@@ -100,13 +98,13 @@ def percent(value: float) -> str:
     return f"{value:.2%}"
 
 
-def loss_gap(result: dict) -> float:
+def loss_gap(result: RunResult) -> float:
     """Final validation loss minus final train loss: how far the model overfits."""
-    history = result["history"]
-    return history["val_loss"][-1] - history["loss"][-1]
+    last = result.epochs[-1]
+    return last.val_loss - last.loss
 
 
-def check_overfitting(results: dict[str, dict]) -> Observation:
+def check_overfitting(results: Results) -> Observation:
     """Claim 1: each *_bn_dropout model's loss gap is smaller than its *_relu twin's."""
     pairs = [(a, b) for a, b in OVERFITTING_PAIRS if a in results and b in results]
     if not pairs:
@@ -134,7 +132,7 @@ def first_epoch_reaching(values: list[float], level: float) -> int | None:
     return next((epoch for epoch, value in enumerate(values, start=1) if value >= level), None)
 
 
-def check_convergence(results: dict[str, dict]) -> Observation:
+def check_convergence(results: Results) -> Observation:
     """Claim 2: every notebook model reaches 97.5 % validation accuracy by epoch 15.
 
     A model that has not got there in a run shorter than 15 epochs is neither a pass nor a fail.
@@ -146,7 +144,7 @@ def check_convergence(results: dict[str, dict]) -> Observation:
                            UNCHECKABLE)
     rows, late, unknown = [], [], []
     for model in present:
-        values = results[model]["history"]["val_accuracy"]
+        values = results[model].metric("val_accuracy")
         reached = first_epoch_reaching(values, low)
         if reached is None or reached > CONVERGENCE_EPOCH:
             (late if len(values) >= CONVERGENCE_EPOCH else unknown).append(model)
@@ -170,7 +168,7 @@ def _epoch_text(epoch: int | None) -> str:
     return "never" if epoch is None else str(epoch)
 
 
-def check_depth(results: dict[str, dict]) -> Observation:
+def check_depth(results: Results) -> Observation:
     """Claim 3: the notebook models' final test accuracies lie within DEPTH_SPREAD of each other.
 
     Checkable only with models of at least two depths: otherwise the spread says nothing about
@@ -182,7 +180,7 @@ def check_depth(results: dict[str, dict]) -> Observation:
         return Observation(
             CLAIMS[2], "Needs notebook models of at least two depths in the same run.", UNCHECKABLE
         )
-    accuracy = {n: results[n]["test_accuracy"] for n in present}
+    accuracy = {n: results[n].test_accuracy for n in present}
     best, worst = max(accuracy, key=accuracy.get), min(accuracy, key=accuracy.get)
     spread = accuracy[best] - accuracy[worst]
     within = spread <= DEPTH_SPREAD + FLOAT_SLACK
@@ -197,22 +195,32 @@ def check_depth(results: dict[str, dict]) -> Observation:
     return Observation(CLAIMS[2], evidence, HOLDS if within else FAILS, table)
 
 
-def observations(results: dict[str, dict]) -> list[Observation]:
+def observations(results: Results) -> list[Observation]:
     """The notebook's three observations, each checked against ``results``."""
     return [check_overfitting(results), check_convergence(results), check_depth(results)]
 
 
-def notebook_results() -> dict[str, dict]:
-    """The notebook's published numbers shaped like our result dicts (the keys the checks and
-    plots read), so every check and the loss figure's dashed curve use one code path."""
-    keys = {"loss": "loss", "accuracy": "acc", "val_loss": "val_loss", "val_accuracy": "val_acc"}
+NOTEBOOK_RECIPE = Recipe(seed=None, steps_per_execution=1)  # the notebook's fit: unseeded, 1 step per call
+
+
+def notebook_results() -> dict[str, RunResult]:
+    """The notebook's published run (golden/seed_results.json) as RunResults, so every check
+    and the loss figure's dashed curve read it through the same code as our runs."""
+    architectures = golden.load("architectures")["models"]
     return {
-        name: {
-            "model": name,
-            "test_loss": entry["test_score"],
-            "test_accuracy": entry["test_accuracy"],
-            "history": {ours: [e[theirs] for e in entry["epochs"]] for ours, theirs in keys.items()},
-        }
+        name: RunResult(
+            model=name,
+            params={key: architectures[name][key] for key in ("total", "trainable", "non_trainable")},
+            recipe=NOTEBOOK_RECIPE,
+            epochs=tuple(
+                EpochRecord(e["loss"], e["acc"], e["val_loss"], e["val_acc"], float(e["seconds"]))
+                for e in entry["epochs"]
+            ),
+            test_loss=entry["test_score"],
+            test_accuracy=entry["test_accuracy"],
+            step_ms=entry["median_us_per_sample"] * NOTEBOOK_RECIPE.batch_size / 1000,
+            environment={"source": "the notebook's published run (golden/seed_results.json)"},
+        )
         for name, entry in golden.load("seed_results")["models"].items()
     }
 

@@ -17,8 +17,7 @@ import os
 from datetime import date
 
 from mnist_mlp import golden
-
-PASS, FAIL, MISSING = "PASS", "FAIL", "MISSING"
+from mnist_mlp.gates import FAIL, MISSING, PASS, CalibrationError, Column, number
 
 
 class BenchJSONError(ValueError):
@@ -26,7 +25,7 @@ class BenchJSONError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
-class BenchRow:
+class SpeedRow:
     """One gated line: ``median_ms / floor_ms`` against ``budget`` (and the notebook-way ratio
     against its own budget when both exist)."""
 
@@ -46,7 +45,7 @@ class BenchRow:
         return _ratio(self.median_ms, self.notebook_ms)
 
     @property
-    def status(self) -> str:
+    def verdict(self) -> str:
         if self.ratio is None:
             return MISSING
         over_notebook = (
@@ -58,7 +57,7 @@ class BenchRow:
 
     @property
     def passed(self) -> bool:
-        return self.status == PASS
+        return self.verdict == PASS
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -100,11 +99,11 @@ def medians_ms(bench: dict, source: str = "benchmark JSON") -> dict[tuple[str, s
     return found
 
 
-def check(bench: dict, budgets: dict) -> list[BenchRow]:
+def rows(bench: dict, budgets: dict) -> list[SpeedRow]:
     """One row per model in ``budgets["models"]`` (plus the epoch row); pure: no I/O."""
     found = medians_ms(bench)
-    rows = [
-        BenchRow(
+    found_rows = [
+        SpeedRow(
             model,
             found.get(("step", model)),
             found.get(("floor", model)),
@@ -117,61 +116,46 @@ def check(bench: dict, budgets: dict) -> list[BenchRow]:
     epoch = budgets.get("epoch")
     if epoch:
         floor = found.get(("floor", epoch["model"]))
-        rows.append(
-            BenchRow(
+        found_rows.append(
+            SpeedRow(
                 f"{epoch['model']}/epoch",
                 found.get(("epoch", epoch["model"])),
                 floor * epoch["steps"] if floor is not None else None,
                 epoch["budget_ratio"],
             )
         )
-    return rows
+    return found_rows
 
 
-def _num(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
-
-
-# (header, width, cell): header and rows come from one spec, so their widths cannot drift apart.
-COLUMNS = (
+COLUMNS: tuple[Column, ...] = (
     ("model", -18, lambda r: r.model),
-    ("median ms", 10, lambda r: _num(r.median_ms, ".3f")),
-    ("floor ms", 9, lambda r: _num(r.floor_ms, ".3f")),
-    ("ratio", 6, lambda r: _num(r.ratio, ".2f")),
-    ("budget", 6, lambda r: _num(r.budget, ".2f")),
-    ("nb-way ms", 10, lambda r: _num(r.notebook_ms, ".3f")),
-    ("ours/nb", 7, lambda r: _num(r.vs_notebook, ".2f")),
-    ("budget", 6, lambda r: _num(r.vs_notebook_budget, ".2f")),
-    ("gate", -7, lambda r: r.status),
+    ("median ms", 10, lambda r: number(r.median_ms, ".3f")),
+    ("floor ms", 9, lambda r: number(r.floor_ms, ".3f")),
+    ("ratio", 6, lambda r: number(r.ratio, ".2f")),
+    ("budget", 6, lambda r: number(r.budget, ".2f")),
+    ("nb-way ms", 10, lambda r: number(r.notebook_ms, ".3f")),
+    ("ours/nb", 7, lambda r: number(r.vs_notebook, ".2f")),
+    ("budget", 6, lambda r: number(r.vs_notebook_budget, ".2f")),
+    ("gate", -7, lambda r: r.verdict),
 )
 
 
 def backend_of(bench: dict) -> str:
-    """The Keras backend a benchmark run measured (its extra_info), tensorflow if unrecorded."""
+    """The Keras backend a benchmark run measured (its extra_info), else UNRECORDED_BACKEND."""
     for entry in bench["benchmarks"]:
         backend = entry.get("extra_info", {}).get("backend")
         if backend:
             return backend
-    return "tensorflow"
+    return golden.UNRECORDED_BACKEND
 
 
-def budgets_for(budgets_file: dict, backend: str) -> dict:
-    """One backend's budgets; a backend never calibrated is held to the default backend's."""
-    return golden.backend_section(budgets_file, backend)
-
-
-def format_table(rows: list[BenchRow]) -> str:
-    def line(cells) -> str:
-        return " ".join(format(cell, f"<{-width}" if width < 0 else f">{width}")
-                        for cell, (_, width, _) in zip(cells, COLUMNS)).rstrip()
-
-    header = line(title for title, _, _ in COLUMNS)
-    return "\n".join([header, "-" * len(header), *(line(cell(row) for *_, cell in COLUMNS)
-                                                    for row in rows)])
+def section(backend: str) -> dict:
+    """golden/benchmarks.json's budgets for ``backend``, else the file's default backend's."""
+    return golden.backend_section(golden.load("benchmarks"), backend)
 
 
 def calibrate(runs: list[dict], margin: float, notebook: dict, about: dict) -> dict:
-    """golden/benchmarks.json content from several runs' JSON: each budget is the worst measured
+    """One backend's golden/benchmarks.json section from several runs' JSON: each budget is the worst measured
     ratio x ``margin``, rounded up to 0.1. ``notebook`` is golden/seed_results.json, ``about`` the
     provenance fields (machine, versions, threads, why this margin), copied in as they are."""
     tables = [medians_ms(run) for run in runs]
@@ -207,3 +191,50 @@ def calibrate(runs: list[dict], margin: float, notebook: dict, about: dict) -> d
         "epoch": {"model": model, "steps": steps, "budget_ratio": budget(epoch["ratio"]),
                   "measured": epoch},
     }
+
+
+ABOUT = (
+    "Speed budgets for `mnist-mlp bench-check`, per Keras backend: per model, the compiled "
+    "training step's median time over its compute floor, and one epoch of fit over its floors. "
+    "Regenerate a backend's section with 'mnist-mlp bench-calibrate BENCH_JSON...' from several "
+    "'pytest benchmarks --benchmark-json' runs."
+)
+PROVENANCE = ("python", "keras", "tensorflow", "jax", "torch", "numpy", "backend", "cpu",
+              "cpu_count", "threads", "openblas_coretype")
+
+
+def provenance(runs: list[dict]) -> dict:
+    """The ``calibration`` record of a section: how many runs, and the software, machine and
+    thread counts the first run's benchmarks recorded in ``extra_info``."""
+    info = next((b["extra_info"] for b in runs[0]["benchmarks"] if b.get("extra_info", {}).get("kind")),
+                {})
+    return {"runs": len(runs), "command": "mnist-mlp bench-calibrate",
+            **{key: info[key] for key in PROVENANCE if info.get(key) is not None}}
+
+
+def calibrate_file(paths: list, target: os.PathLike, margin: float) -> str:
+    """Rewrite ``target``'s section for the runs' backend from pytest-benchmark JSON files;
+    the other backends' sections and the file's notes are kept. Returns the backend."""
+    from pathlib import Path
+
+    from mnist_mlp.files import write_json
+    from mnist_mlp.results import read_json
+
+    runs = [load_bench_json(path) for path in paths]
+    backends = {backend_of(run) for run in runs}
+    if len(backends) != 1:
+        raise CalibrationError(f"bench-calibrate needs runs of one backend, got {sorted(backends)}")
+    backend = backends.pop()
+    target = Path(target)
+    existing = read_json(target, "benchmarks") if target.is_file() else {
+        "_about": ABOUT, "default_backend": golden.UNRECORDED_BACKEND, "backends": {}}
+    try:
+        section_ = calibrate(runs, margin, golden.load("seed_results"),
+                             {"calibration": provenance(runs)})
+    except (KeyError, StopIteration):
+        raise CalibrationError(
+            "bench-calibrate needs complete runs (floor, step, notebook_way and epoch of every "
+            "model): pass the --benchmark-json of full 'pytest benchmarks' runs"
+        ) from None
+    write_json(target, golden.with_backend_section(existing, backend, section_))
+    return backend

@@ -10,7 +10,8 @@ import json
 
 import pytest
 
-from mnist_mlp import benchcheck, cli, golden
+from mnist_mlp import cli, golden
+from mnist_mlp.gates import format_table, speed
 
 BUDGETS = {
     "models": {
@@ -49,11 +50,11 @@ def passing_times() -> dict[tuple[str, str], float]:
 
 
 def statuses(rows) -> dict[str, str]:
-    return {row.model: row.status for row in rows}
+    return {row.model: row.verdict for row in rows}
 
 
 def test_within_budget_passes_with_ratios_from_the_medians():
-    rows = benchcheck.check(bench_json(passing_times()), BUDGETS)
+    rows = speed.rows(bench_json(passing_times()), BUDGETS)
     assert statuses(rows) == {"arch1_relu": "PASS", "softmax": "PASS", "arch1_relu/epoch": "PASS"}
     arch1, softmax, epoch = rows
     assert arch1.ratio == pytest.approx(1.5) and arch1.vs_notebook == pytest.approx(3.0 / 3.3)
@@ -66,43 +67,43 @@ def test_a_step_call_of_several_steps_is_divided_by_its_step_count():
     step = next(b for b in bench["benchmarks"] if b["name"] == "test_step[arch1_relu]")
     step["stats"]["median"] *= 8
     step["extra_info"]["steps_per_call"] = 8
-    rows = benchcheck.check(bench, BUDGETS)
+    rows = speed.rows(bench, BUDGETS)
     assert rows[0].median_ms == pytest.approx(3.0) and rows[0].passed
     step["extra_info"]["steps_per_call"] = 1  # the same call time read as one step: 12 x floor
-    assert benchcheck.check(bench, BUDGETS)[0].status == "FAIL"
+    assert speed.rows(bench, BUDGETS)[0].verdict == "FAIL"
 
 
 def test_step_over_budget_fails():
     times = passing_times() | {("step", "softmax"): 0.9}  # 18 x floor, budget 15
-    assert statuses(benchcheck.check(bench_json(times), BUDGETS))["softmax"] == "FAIL"
+    assert statuses(speed.rows(bench_json(times), BUDGETS))["softmax"] == "FAIL"
 
 
 def test_our_step_slower_than_train_on_batch_beyond_budget_fails():
     times = passing_times() | {("notebook_way", "arch1_relu"): 2.0}  # ours/nb 1.5 > 1.2
-    assert statuses(benchcheck.check(bench_json(times), BUDGETS))["arch1_relu"] == "FAIL"
+    assert statuses(speed.rows(bench_json(times), BUDGETS))["arch1_relu"] == "FAIL"
 
 
 def test_slow_epoch_fails():
     times = passing_times() | {("epoch", "arch1_relu"): 469 * 2.0 * 3.5}
-    assert statuses(benchcheck.check(bench_json(times), BUDGETS))["arch1_relu/epoch"] == "FAIL"
+    assert statuses(speed.rows(bench_json(times), BUDGETS))["arch1_relu/epoch"] == "FAIL"
 
 
 def test_missing_model_or_floor_is_missing_not_pass():
     times = passing_times()
     del times["step", "softmax"], times["floor", "arch1_relu"]
-    result = statuses(benchcheck.check(bench_json(times), BUDGETS))
+    result = statuses(speed.rows(bench_json(times), BUDGETS))
     assert result == {"arch1_relu": "MISSING", "softmax": "MISSING", "arch1_relu/epoch": "MISSING"}
 
 
 def test_untagged_benchmarks_are_ignored():
     bench = bench_json(passing_times())
     bench["benchmarks"].append({"name": "test_other", "extra_info": {}, "stats": {"median": 9.0}})
-    assert all(row.passed for row in benchcheck.check(bench, BUDGETS))
+    assert all(row.passed for row in speed.rows(bench, BUDGETS))
 
 
 def test_table_shows_every_row_and_its_verdict():
     times = passing_times() | {("step", "softmax"): 0.9}
-    table = benchcheck.format_table(benchcheck.check(bench_json(times), BUDGETS))
+    table = format_table(speed.rows(bench_json(times), BUDGETS), speed.COLUMNS)
     lines = table.splitlines()
     assert len(lines) == 2 + 3
     assert lines[2].split()[0] == "arch1_relu" and lines[2].endswith("PASS")
@@ -112,13 +113,13 @@ def test_table_shows_every_row_and_its_verdict():
 
 def test_calibrate_budgets_the_worst_run_times_the_margin():
     slow = passing_times() | {("step", "arch1_relu"): 3.3}
-    gold = benchcheck.calibrate(
+    gold = speed.calibrate(
         [bench_json(passing_times()), bench_json(slow)], 1.5, golden.load("seed_results"), {}
     )
     assert gold["models"]["arch1_relu"]["budget_ratio"] == 2.5  # ceil(1.65 * 1.5, 0.1)
     assert gold["models"]["arch1_relu"]["measured"]["ratio"] == [1.5, 1.65]
     assert gold["models"]["arch1_relu"]["notebook_us_per_sample"] == 57
-    assert all(row.passed for row in benchcheck.check(bench_json(slow), gold))
+    assert all(row.passed for row in speed.rows(bench_json(slow), gold))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,7 +128,7 @@ def test_calibrate_budgets_the_worst_run_times_the_margin():
 
 def golden_times(scale: float) -> dict[tuple[str, str], float]:
     """Times that put every golden ratio at ``scale`` x its budget."""
-    budgets = benchcheck.budgets_for(golden.load("benchmarks"), "tensorflow")
+    budgets = speed.section("tensorflow")
     times = {}
     for model, entry_ in budgets["models"].items():
         times["floor", model] = 1.0
@@ -156,7 +157,7 @@ def test_cli_passes_within_the_golden_budgets(tmp_path, capsys):
     code, out, _ = run_bench_check(capsys, path)
     assert code == 0
     assert set(verdicts(out).values()) == {"PASS"}
-    tensorflow = benchcheck.budgets_for(golden.load("benchmarks"), "tensorflow")
+    tensorflow = speed.section("tensorflow")
     assert len(verdicts(out)) == len(tensorflow["models"]) + 1
 
 
@@ -203,9 +204,51 @@ def test_cli_exit_2_for_a_missing_file(tmp_path, capsys):
 def test_budgets_are_per_backend_with_a_default():
     budgets_file = {"default_backend": "tensorflow",
                     "backends": {"tensorflow": BUDGETS, "jax": {"models": {}}}}
-    assert benchcheck.budgets_for(budgets_file, "jax") == {"models": {}}
-    assert benchcheck.budgets_for(budgets_file, "torch") is BUDGETS
+    assert golden.backend_section(budgets_file, "jax") == {"models": {}}
+    assert golden.backend_section(budgets_file, "torch") is BUDGETS
+    assert speed.section("some-future-backend") is golden.load("benchmarks")["backends"]["tensorflow"]
     tagged = bench_json(passing_times())
-    assert benchcheck.backend_of(tagged) == "tensorflow"
+    assert speed.backend_of(tagged) == "tensorflow"
     tagged["benchmarks"][0]["extra_info"]["backend"] = "jax"
-    assert benchcheck.backend_of(tagged) == "jax"
+    assert speed.backend_of(tagged) == "jax"
+
+
+# ---------------------------------------------------------------------------------------------
+# The command: mnist-mlp bench-calibrate BENCH_JSON... --write FILE
+
+
+def tagged(times: dict, backend: str) -> dict:
+    bench = bench_json(times)
+    for entry_ in bench["benchmarks"]:
+        entry_["extra_info"].update(backend=backend, python="3.11.9", cpu="Crafted CPU")
+    return bench
+
+
+def test_cli_bench_calibrate_writes_the_backends_budgets(tmp_path, capsys):
+    paths = [tmp_path / "a.json", tmp_path / "b.json"]
+    paths[0].write_text(json.dumps(tagged(passing_times(), "jax")))
+    paths[1].write_text(json.dumps(tagged(passing_times() | {("step", "arch1_relu"): 3.3}, "jax")))
+    target = tmp_path / "benchmarks.json"
+    target.write_text(json.dumps({"_about": "kept", "default_backend": "tensorflow",
+                                  "backends": {"tensorflow": BUDGETS}}))
+    argv = ["bench-calibrate", *map(str, paths), "--margin", "1.5", "--write", str(target)]
+    assert cli.main(argv) == 0
+    assert capsys.readouterr().out == f"wrote the jax budgets of {target} from 2 run(s)\n"
+    written = json.loads(target.read_text())
+    assert written["_about"] == "kept" and written["backends"]["tensorflow"] == BUDGETS
+    jax = written["backends"]["jax"]
+    assert jax["models"]["arch1_relu"]["budget_ratio"] == 2.5  # ceil(1.65 * 1.5, 0.1)
+    assert jax["epoch"]["budget_ratio"] == 3.2  # ceil(2000 / (469 * 2.0) * 1.5 = 3.198, 0.1)
+    assert jax["calibration"] == {"runs": 2, "command": "mnist-mlp bench-calibrate",
+                                  "python": "3.11.9", "backend": "jax", "cpu": "Crafted CPU"}
+
+
+def test_cli_bench_calibrate_refuses_mixed_backends(tmp_path, capsys):
+    paths = [tmp_path / "a.json", tmp_path / "b.json"]
+    paths[0].write_text(json.dumps(tagged(passing_times(), "jax")))
+    paths[1].write_text(json.dumps(tagged(passing_times(), "torch")))
+    target = tmp_path / "benchmarks.json"
+    code = cli.main(["bench-calibrate", *map(str, paths), "--write", str(target)])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_USAGE and "one backend" in err and len(err.strip().splitlines()) == 1
+    assert not target.exists()

@@ -1,0 +1,55 @@
+"""A run folder's report: figures, the accuracy gate and the notebook's observations, checked.
+
+``build_report(run_dir)`` reads the saved ``<run>/<model>/result.json`` files (and ``model.keras``
+for the weight figures), never retrains, and writes ``<run>/figures/*.png``, ``report.md``
+(images by relative path) and ``report.html`` (self-contained: images as data URIs, inline CSS).
+
+The parts, in the order they run: ``plots`` draws every figure; ``document`` assembles the
+blocks of ``blocks`` (a pure function of results, gate rows and figures); ``html`` and
+``markdown`` render them. ``observations`` checks the notebook's three closing claims.
+Importing this package loads no plotting library: ``plots`` (matplotlib, seaborn) is imported
+when a report is built.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mnist_mlp.files import write_text
+from mnist_mlp.gates import accuracy
+from mnist_mlp.results import ResultError, RunResult, load_run, run_backend
+
+
+def load_gates(results: dict[str, RunResult]) -> dict:
+    """golden/gates.json's section for the run's backend, or a one-line ResultError naming the fix."""
+    try:
+        return accuracy.section(run_backend(results))
+    except FileNotFoundError:
+        raise ResultError(
+            "golden/gates.json not found; create it with 'mnist-mlp calibrate RUN_DIR...'"
+        ) from None
+
+
+def build_report(run_dir: str | Path, gates: dict | None = None) -> Path:
+    """(Re)build figures, report.md and report.html of ``run_dir`` from its saved results alone.
+
+    Models missing from the run are listed, not fatal; a folder with no result at all raises
+    ResultError. ``gates`` defaults to golden/gates.json's section for the run's backend.
+    Returns the report.html path.
+    """
+    from mnist_mlp.report import plots
+    from mnist_mlp.report.document import document
+    from mnist_mlp.report.html import render_html
+    from mnist_mlp.report.markdown import render_markdown
+
+    run_dir = Path(run_dir)
+    results = load_run(run_dir)
+    rows = accuracy.rows(results, gates or load_gates(results))
+    drawn = plots.draw_all(run_dir, results, rows)
+    title = f"MNIST MLP run {run_dir.resolve().name}"
+    blocks = document(title, run_dir, results, rows, drawn, datetime.now(timezone.utc))
+    write_text(run_dir / "report.md", render_markdown(blocks, run_dir))
+    html_path = run_dir / "report.html"
+    write_text(html_path, render_html(blocks, title))
+    return html_path
