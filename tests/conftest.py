@@ -37,25 +37,21 @@ def snapshot(folders=WATCHED) -> dict[str, tuple | None]:
     return state
 
 
-@pytest.fixture(scope="session")
-def real_cache_before() -> dict[str, tuple | None]:
-    return snapshot()
-
-
 @pytest.fixture(autouse=True)
-def isolated_caches(tmp_path_factory, monkeypatch, real_cache_before):
+def isolated_caches(tmp_path_factory, monkeypatch):
     """Point every test's caches at empty temporary folders; fail the test that wrote a real one."""
+    before = snapshot()
     root = tmp_path_factory.mktemp("caches")
     monkeypatch.setenv("MNIST_MLP_CACHE", str(root / "mnist_mlp"))
     monkeypatch.setenv("KERAS_HOME", str(root / "keras"))
     monkeypatch.delenv("MNIST_MLP_DATA", raising=False)
     yield root
-    if snapshot() != real_cache_before:
+    if snapshot() != before:
         pytest.fail(f"this test wrote the real MNIST cache ({', '.join(map(str, WATCHED))})")
 
 
 @pytest.fixture(scope="session")
-def mnist(tmp_path_factory, real_cache_before) -> data.MNIST:
+def mnist(tmp_path_factory) -> data.MNIST:
     """Real MNIST, verified; its ``cache_path`` is a session temporary cache, never the user's."""
     cache = tmp_path_factory.mktemp("session-cache")
     source = REAL_DATA or next((str(p) for p in (REAL_CACHE, REAL_KERAS_CACHE) if p.is_file()), None)
