@@ -1,16 +1,74 @@
 """Shared fixtures: real MNIST once per session (verified, from whatever source this machine has),
-preprocessed arrays, and a small slice of them for fast training-plumbing tests."""
+preprocessed arrays, and a small slice of them for fast training-plumbing tests.
+
+No test may write the user's caches. Every test runs with ``MNIST_MLP_CACHE`` and ``KERAS_HOME``
+pointing at its own empty temporary folders (``isolated_caches``, autouse), and fails at teardown
+if the real cache folders changed while it ran. The session's MNIST is read once, read-only, from
+the real caches (or ``MNIST_MLP_DATA``) and stored in a session temporary cache; a machine with no
+cache at all downloads it once per session (``mnist-mlp data`` fills the real cache for next time).
+"""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import pytest
 
 from mnist_mlp import data
 
+# The user's real cache locations, read before any test changes the environment.
+REAL_CACHE = data.cache_path()
+REAL_KERAS_CACHE = data.keras_cache_path()
+REAL_DATA = os.environ.get("MNIST_MLP_DATA")
+WATCHED = (REAL_CACHE.parent, REAL_KERAS_CACHE.parent)
+
+
+def snapshot(folders=WATCHED) -> dict[str, tuple | None]:
+    """Each folder's entries with (inode, size, mtime_ns); None for a folder that does not exist."""
+    state = {}
+    for folder in folders:
+        if not folder.is_dir():
+            state[str(folder)] = None
+            continue
+        for entry in sorted(folder.iterdir()):
+            info = entry.lstat()
+            state[str(entry)] = (info.st_ino, info.st_size, info.st_mtime_ns)
+    return state
+
+
+@pytest.fixture(autouse=True)
+def isolated_caches(tmp_path_factory, monkeypatch):
+    """Point every test's caches at empty temporary folders; fail the test that wrote a real one."""
+    before = snapshot()
+    root = tmp_path_factory.mktemp("caches")
+    monkeypatch.setenv("MNIST_MLP_CACHE", str(root / "mnist_mlp"))
+    monkeypatch.setenv("KERAS_HOME", str(root / "keras"))
+    monkeypatch.delenv("MNIST_MLP_DATA", raising=False)
+    yield root
+    if snapshot() != before:
+        pytest.fail(f"this test wrote the real MNIST cache ({', '.join(map(str, WATCHED))})")
+
 
 @pytest.fixture(scope="session")
-def mnist() -> data.MNIST:
-    return data.fetch_mnist()
+def mnist(tmp_path_factory) -> data.MNIST:
+    """Real MNIST, verified; its ``cache_path`` is a session temporary cache, never the user's."""
+    cache = tmp_path_factory.mktemp("session-cache")
+    source = REAL_DATA or next((str(p) for p in (REAL_CACHE, REAL_KERAS_CACHE) if p.is_file()), None)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MNIST_MLP_CACHE", str(cache / "mnist_mlp"))
+        patch.setenv("KERAS_HOME", str(cache / "keras"))
+        patch.delenv("MNIST_MLP_DATA", raising=False)
+        loaded = data.fetch_mnist(source)  # an explicit file is only read; the copy goes to `cache`
+    assert Path(loaded.cache_path).is_relative_to(cache)
+    return loaded
+
+
+@pytest.fixture
+def mnist_cache(mnist, monkeypatch) -> Path:
+    """Point ``MNIST_MLP_CACHE`` at the session's verified copy, for code that loads MNIST itself."""
+    monkeypatch.setenv("MNIST_MLP_CACHE", str(mnist.cache_path.parent))
+    return mnist.cache_path
 
 
 @pytest.fixture(scope="session")

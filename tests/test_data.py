@@ -150,12 +150,13 @@ def corrupt(tmp_path, mnist, **replace) -> Path:
     ],
     ids=["not-a-zip", "wrong-dtype", "wrong-shape", "digest-mismatch", "missing"],
 )
-def test_bad_explicit_file_is_a_one_line_error(tmp_path, mnist, make, message):
+def test_bad_explicit_file_is_a_one_line_error(tmp_path, mnist, make, message, empty_cache):
     path = make(tmp_path, mnist)
     with pytest.raises(data.DataError) as excinfo:
         data.fetch_mnist(path)
     text = str(excinfo.value)
     assert message in text and str(path) in text and "\n" not in text
+    assert not empty_cache.parent.exists()  # a refused file is never cached
 
 
 def test_truncated_npz_is_an_error(tmp_path, good_npz):

@@ -127,13 +127,14 @@ def test_calibrate_budgets_the_worst_run_times_the_margin():
 
 
 def golden_times(scale: float) -> dict[tuple[str, str], float]:
-    """Times that put every golden ratio at ``scale`` x its budget."""
+    """Times that put every golden step and epoch ratio at ``scale`` x its budget; ours/notebook
+    stays at half its budget, so a step over budget fails on the step budget alone."""
     budgets = speed.section("tensorflow")
     times = {}
     for model, entry_ in budgets["models"].items():
         times["floor", model] = 1.0
         times["step", model] = entry_["budget_ratio"] * scale
-        times["notebook_way", model] = entry_["budget_ratio"] / entry_["budget_ours_vs_notebook"]
+        times["notebook_way", model] = entry_["budget_ratio"] / (0.5 * entry_["budget_ours_vs_notebook"])
     epoch = budgets["epoch"]
     times["epoch", epoch["model"]] = epoch["steps"] * epoch["budget_ratio"] * scale
     return times
@@ -169,6 +170,8 @@ def test_cli_exit_1_names_the_model_over_budget(tmp_path, capsys):
     assert code == cli.EXIT_GATE_FAILED
     assert [m for m, v in verdicts(out).items() if v != "PASS"] == ["arch2_relu"]
     assert verdicts(out)["arch2_relu"] == "FAIL" and "arch2_relu" in out.splitlines()[-1]
+    row = next(line.split() for line in out.splitlines() if line.startswith("arch2_relu"))
+    assert float(row[6]) < float(row[7])  # ours/notebook within its budget: the step budget failed
 
 
 def test_cli_exit_1_for_a_model_missing_from_the_run(tmp_path, capsys):

@@ -54,10 +54,6 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", head[16:24])
 
 
-def pixels(size: tuple[float, float]) -> tuple[int, int]:
-    return round(size[0] * plots.DPI), round(size[1] * plots.DPI)
-
-
 class TagBalance(html.parser.HTMLParser):
     """Fails on a closing tag that does not close the innermost open element."""
 
@@ -113,11 +109,13 @@ def built(tmp_path_factory, make_result, write_run):
 
 
 def expected_sizes() -> dict[str, tuple[int, int]]:
-    sizes = {f"loss_{n}.png": (1000, 600) for n in PRESENT}  # the notebook's figsize=(10, 6)
-    sizes |= {f"weights_{n}.png": pixels(plots.weights_size(3 if n != "softmax" else 1))
-              for n in WITH_MODEL_FILE}
-    sizes["test_accuracy.png"] = pixels(plots.TEST_ACCURACY_SIZE)
-    sizes["val_accuracy.png"] = pixels(plots.VAL_ACCURACY_SIZE)
+    """Pixels at 100 dpi, written out: the notebook's loss figsize (10, 6); a weights figure is
+    3 inches per Dense layer, at least 9, by 7 (three panels and one are both 900 x 700); the
+    two accuracy figures are 11 x 6 inches."""
+    sizes = {f"loss_{n}.png": (1000, 600) for n in PRESENT}
+    sizes |= {"weights_arch1_bn_dropout.png": (900, 700), "weights_softmax.png": (900, 700)}
+    sizes["test_accuracy.png"] = (1100, 600)
+    sizes["val_accuracy.png"] = (1100, 600)
     return sizes
 
 
@@ -151,13 +149,17 @@ def test_loss_figure_has_no_notebook_curve_for_softmax(built):
 
 
 def test_violin_panels_are_the_dense_kernels_by_layer(built):
-    model = plots.load_model(built["run"] / "arch1_bn_dropout" / "model.keras")
-    kernels = plots.dense_kernels(model)
-    assert [k.shape for _, k in kernels] == [(784, 600), (600, 100), (100, 10)]
+    from mnist_mlp.compat import keras
+
+    weights = keras.models.load_model(built["run"] / "arch1_bn_dropout" / "model.keras").get_weights()
+    # get_weights() order of Dense, BN (gamma, beta, mean, variance), Dropout, Dense, BN, ..., Dense:
+    # the three kernels are entries 0, 6 and 12.
+    kernels = [weights[0], weights[6], weights[12]]
+    assert [k.shape for k in kernels] == [(784, 600), (600, 100), (100, 10)]
     axes = built["figures"]["weights_arch1_bn_dropout.png"].axes
-    assert len(axes) == len(kernels)
-    for ax, (layer_name, kernel) in zip(axes, kernels):
-        assert layer_name in ax.get_xlabel() and str(kernel.shape) in ax.get_xlabel()
+    assert len(axes) == 3
+    for ax, kernel in zip(axes, kernels):
+        assert str(kernel.shape) in ax.get_xlabel()
         # cut=0: the violin spans exactly the kernel's range (a BN gamma would be all ones).
         extent = ax.collections[0].get_paths()[0].vertices[:, 1]
         np.testing.assert_allclose([extent.min(), extent.max()], [kernel.min(), kernel.max()],
@@ -169,7 +171,7 @@ def test_weights_figure_has_one_panel_per_dense_layer_of_a_deep_model(tmp_path):
     shapes = [(784, 700), (700, 350), (350, 200), (200, 100), (100, 50), (50, 10)]
     assert [str(s) in ax.get_xlabel() for ax, s in zip(fig.axes, shapes)] == [True] * 6
     assert len(fig.axes) == 6
-    assert png_size(tmp_path / "w.png") == pixels(plots.weights_size(6)) == (1800, 700)
+    assert png_size(tmp_path / "w.png") == (1800, 700)  # 6 panels x 3 inches, 7 high, 100 dpi
 
 
 def test_accuracy_bars_show_ours_the_notebook_and_the_gate(built):
@@ -349,9 +351,11 @@ def test_observations_on_the_notebooks_own_numbers():
     assert verdicts == [observations.HOLDS, observations.FAILS, observations.HOLDS]
 
 
-def test_verdicts_appear_in_the_report(built, make_result):
-    expected = [o.verdict for o in observations.observations(
-        {n: make_result(n, test_accuracy=TEST_ACCURACY[n]) for n in PRESENT})]
+def test_verdicts_appear_in_the_report(built):
+    # Overfitting: arch1 is the only pair present and both gaps are the crafted 0.07, so the gap
+    # is not smaller with BN + Dropout. Convergence: every model reaches 97.5 % at epoch 5.
+    # Depth: 98.21 % to 97.90 % is 0.31 points, within 1.
+    expected = ["does not hold", "holds", "holds"]
     found = re.findall(r"\*\*Verdict on this run: ([^*]+)\*\*", built["md"])
     assert found == expected
 
