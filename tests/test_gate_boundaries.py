@@ -12,7 +12,6 @@ import json
 import math
 
 import pytest
-
 from conftest import make_result
 
 from mnist_mlp import cli, golden, models
