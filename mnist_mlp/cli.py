@@ -212,8 +212,18 @@ def cmd_bench_check(args) -> int:
 def cmd_calibrate(args) -> int:
     from mnist_mlp.gates import accuracy
 
-    backend, seeds = accuracy.calibrate_file(args.run_dirs, args.write, args.margin, args.mean_margin)
+    backend, seeds = accuracy.calibrate_file(args.run_dirs, args.write, args.alpha)
     print(f"wrote the {backend} gates of {args.write} from seeds {seeds}")
+    return 0
+
+
+def cmd_matrix(args) -> int:
+    from mnist_mlp import matrix
+    from mnist_mlp.report.matrix import build_matrix_report
+
+    envs = [matrix.load_env_run(folder) for folder in args.run_dirs]
+    table = matrix.build_matrix(envs, args.reference, matrix.golden_gate)
+    print(f"matrix: {build_matrix_report(table, args.out)}")
     return 0
 
 
@@ -276,10 +286,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("calibrate", help="write gates.json from several seeds' reproduce runs")
     p.add_argument("run_dirs", nargs="+", type=Path)
-    p.add_argument("--margin", type=positive_float, default=0.003)
-    p.add_argument("--mean-margin", type=positive_float, default=0.002)
+    p.add_argument("--alpha", type=positive_float, default=0.001,
+                   help="false-alarm rate per gated model (default 0.001)")
     p.add_argument("--write", type=Path, default=Path("golden/gates.json"))
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("matrix", help="merge run folders of several envs into one report")
+    p.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    p.add_argument("--out", type=Path, required=True, help="folder for matrix.html, matrix.md, figures/")
+    p.add_argument("--reference", help="the env the others are compared with (default: the first)")
+    p.set_defaults(func=cmd_matrix)
 
     p = sub.add_parser("bench-check", help="gate pytest-benchmark JSON against golden/benchmarks.json")
     p.add_argument("bench_json", type=Path, metavar="BENCH_JSON")

@@ -236,3 +236,58 @@ def draw_all(run_dir: Path, results: dict[str, RunResult], rows) -> Drawn:
     weights = {name: _weights_figure(run_dir, name, figures / f"weights_{name}.png")
                for name in results}
     return Drawn(test, val, loss, weights)
+
+
+MATRIX_SIZE = (11.0, 6.0)
+
+
+def _per_env_offsets(envs: list[str]) -> dict[str, float]:
+    """Horizontal offsets that spread ``envs`` side by side within one model's slot."""
+    step = 0.8 / max(len(envs), 1)
+    return {env: (i - (len(envs) - 1) / 2) * step for i, env in enumerate(envs)}
+
+
+def plot_matrix_accuracy(matrix, target: str | os.PathLike) -> Figure:
+    """Test accuracy per model and env: the mean over seeds with every seed's value as a dot."""
+    fig = _figure(MATRIX_SIZE)
+    ax = fig.subplots()
+    offsets = _per_env_offsets(matrix.envs)
+    for env in matrix.envs:
+        xs, means, seeds_x, seeds_y = [], [], [], []
+        for i, model in enumerate(matrix.models):
+            cell = matrix.cells.get((model, env))
+            if cell is None:
+                continue
+            xs.append(i + offsets[env])
+            means.append(cell.mean)
+            seeds_x += [i + offsets[env]] * len(cell.accuracies)
+            seeds_y += list(cell.accuracies)
+        (line,) = ax.plot(xs, means, "_", markersize=14, markeredgewidth=2.5, label=env)
+        ax.plot(seeds_x, seeds_y, ".", color=line.get_color(), alpha=0.7)
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+    ax.set_xticks(range(len(matrix.models)), matrix.models, rotation=20, ha="right")
+    ax.set_ylabel("test accuracy (bar: mean over seeds, dots: seeds)")
+    ax.set_title("Final test accuracy per env")
+    ax.grid(True, axis="y", alpha=0.4)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return save(fig, target)
+
+
+def plot_matrix_mfu(matrix, target: str | os.PathLike) -> Figure:
+    """Model FLOP utilisation of the training step per model and env (benchmarked envs only)."""
+    fig = _figure(MATRIX_SIZE)
+    ax = fig.subplots()
+    offsets = _per_env_offsets(matrix.envs)
+    width = 0.8 / max(len(matrix.envs), 1)
+    for env in matrix.envs:
+        points = [(i + offsets[env], cell.step.mfu) for i, model in enumerate(matrix.models)
+                  if (cell := matrix.cells.get((model, env))) and cell.step and cell.step.mfu]
+        if points:
+            ax.bar([x for x, _ in points], [m for _, m in points], width, label=env)
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+    ax.set_xticks(range(len(matrix.models)), matrix.models, rotation=20, ha="right")
+    ax.set_ylabel("MFU (step FLOPs / step time / measured peak)")
+    ax.set_title("Training-step MFU per env")
+    ax.grid(True, axis="y", alpha=0.4)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return save(fig, target)

@@ -1,0 +1,214 @@
+"""The upgrade question side by side: run folders of several envs (Python x TensorFlow/Keras x
+backend) merged into one table of models x envs, with deltas against a reference env.
+
+An env's run folder holds ``seed-<S>/<model>/result.json`` for each seed it trained (``reproduce
+--seeds``), or ``<model>/result.json`` for a single seed, and optionally ``benchmarks.json``
+(``pytest benchmarks --benchmark-json``). Accuracy deltas are Welch's t-test over seeds; speed
+deltas are the ratio of median step times, significant when a Mann-Whitney U test over the
+timed rounds agrees (the same rule as ``bench-compare``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import statistics
+from pathlib import Path
+
+from mnist_mlp import stats
+from mnist_mlp.results import ResultError, RunResult, load_run
+
+SEED_FOLDER = re.compile(r"seed-(\d+)")
+BENCHMARKS_FILE = "benchmarks.json"
+# Recipe fields that may differ between the envs of one matrix: the seed is what varies, and
+# steps_per_execution is a speed knob some backends do not have.
+RECIPE_FIELDS_FREE = ("seed", "steps_per_execution", "jit_compile")
+
+
+class MatrixError(ResultError):
+    """Run folders that cannot be merged into one matrix; the message names the folder and fix."""
+
+
+@dataclasses.dataclass(frozen=True)
+class StepTimes:
+    """One model's benchmarked training step in one env."""
+
+    median_ms: float
+    rounds_ms: tuple[float, ...]  # every timed round, for the significance test
+    mfu: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvRun:
+    """Everything one env's run folder holds."""
+
+    name: str
+    seeds: dict[int, dict[str, RunResult]]
+    steps: dict[str, StepTimes]
+
+    @property
+    def environment(self) -> dict:
+        first = next(iter(self.seeds.values()))
+        return next(iter(first.values())).environment
+
+    def accuracies(self, model: str) -> list[float]:
+        return [run[model].test_accuracy for run in self.seeds.values() if model in run]
+
+    def models(self) -> list[str]:
+        return [name for name in next(iter(self.seeds.values()))]
+
+
+def _seed_runs(folder: Path) -> dict[int, dict[str, RunResult]]:
+    seed_dirs = sorted((int(m.group(1)), p) for p in folder.iterdir()
+                       if p.is_dir() and (m := SEED_FOLDER.fullmatch(p.name)))
+    if not seed_dirs:
+        run = load_run(folder)
+        return {next(iter(run.values())).seed: run}
+    return {seed: load_run(path) for seed, path in seed_dirs}
+
+
+def load_steps(path: Path) -> dict[str, StepTimes]:
+    """The ``kind == "step"`` benchmarks of a pytest-benchmark JSON, per model."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        benchmarks = data["benchmarks"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise MatrixError(f"{path}: not a pytest-benchmark JSON ({exc}); rerun the benchmarks") from None
+    steps = {}
+    for bench in benchmarks:
+        info = bench.get("extra_info", {})
+        if info.get("kind") != "step":
+            continue
+        per_call = info.get("steps_per_call", 1)
+        rounds = tuple(t * 1000 / per_call for t in bench["stats"].get("data", ()))
+        steps[info["model"]] = StepTimes(
+            median_ms=bench["stats"]["median"] * 1000 / per_call,
+            rounds_ms=rounds,
+            mfu=info.get("mfu"),
+        )
+    return steps
+
+
+def load_env_run(folder: str | Path) -> EnvRun:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise MatrixError(f"{folder}: no such run folder; pass folders written by 'tox -m matrix'")
+    bench = folder / BENCHMARKS_FILE
+    return EnvRun(folder.name, _seed_runs(folder), load_steps(bench) if bench.is_file() else {})
+
+
+def comparable_recipe(result: RunResult) -> dict:
+    return {k: v for k, v in result.recipe.as_dict().items() if k not in RECIPE_FIELDS_FREE}
+
+
+def check_same_recipe(envs: list[EnvRun]) -> None:
+    """Every env trained the same recipe (seeds aside); else a MatrixError naming both."""
+    first_env, first = None, None
+    for env in envs:
+        for run in env.seeds.values():
+            for result in run.values():
+                recipe = comparable_recipe(result)
+                if first is None:
+                    first_env, first = env.name, recipe
+                elif recipe != first:
+                    changed = sorted(k for k in first.keys() | recipe.keys() if first.get(k) != recipe.get(k))
+                    raise MatrixError(
+                        f"{env.name} ({result.model}) trained a different recipe than {first_env}: "
+                        + ", ".join(f"{k} {recipe.get(k)!r} vs {first.get(k)!r}" for k in changed)
+                        + "; rerun both with the same options"
+                    )
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeedDifference:
+    ratio: float  # candidate median / reference median
+    p_value: float | None
+    significant: bool
+
+
+def speed_difference(reference: StepTimes, candidate: StepTimes, alpha: float = 0.05) -> SpeedDifference:
+    """Median ratio; significant when Mann-Whitney U over the rounds rejects equality."""
+    ratio = candidate.median_ms / reference.median_ms
+    if len(reference.rounds_ms) < 3 or len(candidate.rounds_ms) < 3:
+        return SpeedDifference(ratio, None, False)
+    from scipy.stats import mannwhitneyu
+
+    p_value = float(mannwhitneyu(candidate.rounds_ms, reference.rounds_ms, alternative="two-sided").pvalue)
+    return SpeedDifference(ratio, p_value, p_value < alpha)
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """One model in one env: accuracy over seeds, its gate verdict, and its step time."""
+
+    accuracies: tuple[float, ...]
+    gate: float | None
+    step: StepTimes | None
+    accuracy_delta: stats.Difference | None = None
+    speed_delta: SpeedDifference | None = None
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.accuracies)
+
+    @property
+    def spread(self) -> float | None:
+        return statistics.stdev(self.accuracies) if len(self.accuracies) > 1 else None
+
+    @property
+    def passed(self) -> bool | None:
+        return None if self.gate is None else min(self.accuracies) >= self.gate
+
+
+@dataclasses.dataclass(frozen=True)
+class Matrix:
+    envs: list[str]
+    models: list[str]
+    reference: str
+    cells: dict[tuple[str, str], Cell]  # (model, env)
+    environments: dict[str, dict]
+
+
+def golden_gate(result: RunResult) -> float | None:
+    """A result's threshold in golden/gates.json (its backend's section), if it has one."""
+    from mnist_mlp.gates import accuracy
+
+    entry = accuracy.section(result.backend)["models"].get(result.model)
+    return None if entry is None else entry["min_test_accuracy"]
+
+
+def build_matrix(envs: list[EnvRun], reference: str | None, gate_for) -> Matrix:
+    """Cells for every model x env; ``gate_for(result) -> float | None`` gives a model's threshold."""
+    if not envs:
+        raise MatrixError("no run folders given; pass one folder per env")
+    names = [env.name for env in envs]
+    if len(set(names)) != len(names):
+        raise MatrixError(f"two run folders share a name ({', '.join(names)}); an env's folder names its column")
+    reference = reference or names[0]
+    if reference not in names:
+        raise MatrixError(f"--reference {reference} is not one of the envs: {', '.join(names)}")
+    check_same_recipe(envs)
+    by_name = {env.name: env for env in envs}
+    models = [m for m in by_name[reference].models()]
+    models += [m for env in envs for m in env.models() if m not in models]
+    cells = {}
+    for env in envs:
+        for model in models:
+            accuracies = env.accuracies(model)
+            if not accuracies:
+                continue
+            any_result = next(run[model] for run in env.seeds.values() if model in run)
+            cell = Cell(tuple(accuracies), gate_for(any_result), env.steps.get(model))
+            ref = by_name[reference]
+            if env.name != reference and ref.accuracies(model):
+                speed = None
+                if cell.step and model in ref.steps:
+                    speed = speed_difference(ref.steps[model], cell.step)
+                cell = dataclasses.replace(
+                    cell,
+                    accuracy_delta=stats.welch_difference(ref.accuracies(model), accuracies),
+                    speed_delta=speed,
+                )
+            cells[(model, env.name)] = cell
+    return Matrix(names, models, reference, cells, {env.name: env.environment for env in envs})

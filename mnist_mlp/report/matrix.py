@@ -1,0 +1,102 @@
+"""The matrix report: ``mnist-mlp matrix RUN_DIR... --out DIR`` writes ``matrix.html``,
+``matrix.md`` and ``figures/`` from the envs' run folders (``mnist_mlp.matrix`` does the numbers).
+
+Each cell reads ``mean ± sd (n) verdict``, then the step time and MFU where the env ran the
+benchmarks; a delta line against the reference env follows, ``*`` marking a significant one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mnist_mlp.files import write_text
+from mnist_mlp.gates import FAIL, PASS
+from mnist_mlp.matrix import Cell, Matrix
+from mnist_mlp.report.blocks import Block, Figure, Heading, Paragraph, Table
+
+STACK_FIELDS = ("python", "keras", "backend", "tensorflow", "jax", "torch", "numpy", "cpu")
+
+
+def _accuracy_text(cell: Cell) -> str:
+    spread = "" if cell.spread is None else f" ± {cell.spread * 100:.2f}"
+    verdict = {True: PASS, False: FAIL, None: "no gate"}[cell.passed]
+    return f"{cell.mean * 100:.2f}{spread} (n={len(cell.accuracies)}) {verdict}"
+
+
+def _speed_text(cell: Cell) -> str:
+    if cell.step is None:
+        return ""
+    mfu = "" if cell.step.mfu is None else f", MFU {cell.step.mfu * 100:.0f} %"
+    return f"; {cell.step.median_ms:.2f} ms/step{mfu}"
+
+
+def _delta_text(cell: Cell) -> str:
+    parts = []
+    if cell.accuracy_delta is not None:
+        d = cell.accuracy_delta
+        mark = "*" if d.significant else ""
+        p = "n/a" if d.p_value is None else f"{d.p_value:.3f}"
+        parts.append(f"Δacc {d.delta * 100:+.2f}{mark} (p {p})")
+    if cell.speed_delta is not None:
+        s = cell.speed_delta
+        mark = "*" if s.significant else ""
+        parts.append(f"step x{s.ratio:.2f}{mark}")
+    return "; ".join(parts)
+
+
+def cell_text(cell: Cell | None) -> str:
+    if cell is None:
+        return "-"
+    delta = _delta_text(cell)
+    return _accuracy_text(cell) + _speed_text(cell) + (f" [{delta}]" if delta else "")
+
+
+def document(matrix: Matrix, figures: dict[str, Path], now: datetime) -> list[Block]:
+    """The matrix report as blocks: a pure function of the matrix and the drawn figures."""
+    stack_rows = tuple(
+        (env, *(str(matrix.environments[env].get(k) or "-") for k in STACK_FIELDS))
+        for env in matrix.envs
+    )
+    table_rows = tuple(
+        (model, *(cell_text(matrix.cells.get((model, env))) for env in matrix.envs))
+        for model in matrix.models
+    )
+    return [
+        Heading(1, "MNIST MLPs across envs"),
+        Paragraph(f"Built {now:%Y-%m-%d %H:%M} UTC from {len(matrix.envs)} run folders; "
+                  f"deltas against {matrix.reference}."),
+        Heading(2, "Envs"),
+        Table(("env", *STACK_FIELDS), stack_rows),
+        Heading(2, "Accuracy and speed"),
+        Paragraph("Cell: test accuracy in % as mean ± sd over seeds (n seeds) and the gate verdict "
+                  "(every seed at or above its backend's threshold in golden/gates.json); median "
+                  "training step and MFU where the env ran the benchmarks; in brackets the delta "
+                  f"against {matrix.reference}: accuracy by Welch's t-test over seeds, step time "
+                  "as a ratio of medians with a Mann-Whitney U test over timed rounds. "
+                  "* marks p < 0.05; with two seeds a side only large accuracy changes can be "
+                  "significant."),
+        Table(("model", *matrix.envs), table_rows),
+        Heading(2, "Figures"),
+        *(Figure(path, caption) for caption, path in figures.items()),
+    ]
+
+
+def build_matrix_report(matrix: Matrix, out: str | Path) -> Path:
+    """Draw the figures, write ``matrix.md`` and ``matrix.html`` into ``out``; return the HTML path."""
+    from mnist_mlp.report import plots
+    from mnist_mlp.report.html import render_html
+    from mnist_mlp.report.markdown import render_markdown
+
+    out = Path(out)
+    accuracy_png, mfu_png = out / "figures" / "matrix_accuracy.png", out / "figures" / "matrix_mfu.png"
+    plots.plot_matrix_accuracy(matrix, accuracy_png)
+    figures = {"Test accuracy per env (mean and every seed)": accuracy_png}
+    if any(cell.step and cell.step.mfu for cell in matrix.cells.values()):
+        plots.plot_matrix_mfu(matrix, mfu_png)
+        figures["Training-step MFU per env"] = mfu_png
+    blocks = document(matrix, figures, datetime.now(timezone.utc))
+    write_text(out / "matrix.md", render_markdown(blocks, out))
+    html_path = out / "matrix.html"
+    write_text(html_path, render_html(blocks, "MNIST MLPs across envs"))
+    return html_path

@@ -1,0 +1,127 @@
+"""``mnist-mlp matrix``: envs' run folders merged into one models x envs report, with deltas
+against a reference env. Every expected number is written out by hand from the crafted runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import pytest
+from conftest import make_result, write_run
+from scipy.stats import t as student_t
+
+from mnist_mlp import cli, golden, matrix
+
+MODELS = ("arch1_relu", "softmax")
+# env -> seed -> model -> accuracy
+ACCURACY = {
+    "py313-tf221": {0: {"arch1_relu": 0.981, "softmax": 0.927}, 1: {"arch1_relu": 0.983, "softmax": 0.929}},
+    "py310-tf215": {0: {"arch1_relu": 0.975, "softmax": 0.926}, 1: {"arch1_relu": 0.973, "softmax": 0.928}},
+}
+
+
+def write_env(root, env: str, seeds=ACCURACY, backend: str = "tensorflow", **result_changes):
+    for seed, accuracies in seeds[env].items():
+        write_run(root / env / f"seed-{seed}",
+                  [dataclasses.replace(make_result(m, test_accuracy=a, seed=seed, backend=backend),
+                                       **result_changes) for m, a in accuracies.items()])
+    return root / env
+
+
+def bench_json(path, rounds_ms: dict[str, list[float]], mfu: float = 0.5) -> None:
+    """pytest-benchmark JSON with per-round data (seconds per call of 8 steps)."""
+    benchmarks = [{"name": f"test_step[{m}]",
+                   "extra_info": {"kind": "step", "model": m, "steps_per_call": 8, "mfu": mfu},
+                   "stats": {"median": sorted(r)[len(r) // 2] * 8 / 1000, "data": [x * 8 / 1000 for x in r]}}
+                  for m, r in rounds_ms.items()]
+    path.write_text(json.dumps({"benchmarks": benchmarks}))
+
+
+@pytest.fixture
+def two_envs(tmp_path):
+    return [matrix.load_env_run(write_env(tmp_path, env)) for env in ACCURACY]
+
+
+def test_cells_hold_the_mean_spread_and_seeds_of_each_env(two_envs):
+    table = matrix.build_matrix(two_envs, "py313-tf221", lambda r: 0.976)
+    assert table.envs == ["py313-tf221", "py310-tf215"] and table.models == list(MODELS)
+    ref, old = table.cells["arch1_relu", "py313-tf221"], table.cells["arch1_relu", "py310-tf215"]
+    assert ref.accuracies == (0.981, 0.983) and ref.mean == pytest.approx(0.982)
+    assert ref.spread == pytest.approx(math.sqrt(2e-6))  # two values 0.002 apart
+    assert (ref.passed, old.passed) == (True, False)  # 0.973 < 0.976
+    assert ref.accuracy_delta is None  # the reference is not compared with itself
+
+
+def test_accuracy_delta_is_welchs_t_over_seeds(two_envs):
+    table = matrix.build_matrix(two_envs, "py313-tf221", lambda r: None)
+    delta = table.cells["arch1_relu", "py310-tf215"].accuracy_delta
+    # means 0.982 vs 0.974, both sd sqrt(2e-6): t = 0.008 / sqrt(2e-6/2 * 2) = 5.657, df 2
+    assert delta.delta == pytest.approx(-0.008)
+    assert delta.p_value == pytest.approx(2 * student_t.sf(0.008 / math.sqrt(2e-6), 2), abs=1e-9)
+    assert delta.p_value == pytest.approx(0.02986, abs=1e-4) and delta.significant
+    softmax = table.cells["softmax", "py310-tf215"].accuracy_delta  # 0.928 vs 0.927: noise
+    assert softmax.delta == pytest.approx(-0.001) and not softmax.significant
+
+
+def test_reference_defaults_to_the_first_env_and_must_exist(two_envs):
+    assert matrix.build_matrix(two_envs, None, lambda r: None).reference == "py313-tf221"
+    with pytest.raises(matrix.MatrixError, match="--reference py399 is not one of the envs"):
+        matrix.build_matrix(two_envs, "py399", lambda r: None)
+
+
+def test_golden_gate_is_the_results_backends_threshold():
+    jax = golden.load("gates")["backends"]["jax"]["models"]["arch1_relu"]["min_test_accuracy"]
+    assert matrix.golden_gate(make_result("arch1_relu", backend="jax")) == jax
+
+
+def test_speed_delta_is_a_median_ratio_tested_over_rounds(tmp_path):
+    ref = write_env(tmp_path, "py313-tf221")
+    new = write_env(tmp_path, "py310-tf215")
+    bench_json(ref / "benchmarks.json", {"arch1_relu": [2.0, 2.1, 1.9, 2.05, 1.95]}, mfu=0.4)
+    bench_json(new / "benchmarks.json", {"arch1_relu": [2.4, 2.5, 2.3, 2.45, 2.35]}, mfu=0.33)
+    table = matrix.build_matrix([matrix.load_env_run(ref), matrix.load_env_run(new)], None, lambda r: None)
+    cell = table.cells["arch1_relu", "py310-tf215"]
+    assert cell.step.median_ms == pytest.approx(2.4) and cell.step.mfu == 0.33
+    assert cell.speed_delta.ratio == pytest.approx(2.4 / 2.0)
+    # Mann-Whitney U, 5 vs 5, complete separation: exact two-sided p = 2 / C(10, 5) = 2 / 252
+    assert cell.speed_delta.p_value == pytest.approx(2 / 252) and cell.speed_delta.significant
+    assert table.cells["softmax", "py310-tf215"].speed_delta is None  # softmax not benchmarked
+
+
+def test_runs_of_different_recipes_are_refused_naming_both(tmp_path):
+    from mnist_mlp.recipe import Recipe
+
+    ref = write_env(tmp_path, "py313-tf221")
+    other = write_env(tmp_path, "py310-tf215", recipe=Recipe(epochs=20, seed=0, learning_rate=0.01))
+    with pytest.raises(matrix.MatrixError, match="learning_rate 0.01 vs 0.001"):
+        matrix.build_matrix([matrix.load_env_run(ref), matrix.load_env_run(other)], None, lambda r: None)
+
+
+def test_cli_writes_html_markdown_and_figures(tmp_path, capsys):
+    folders = [str(write_env(tmp_path / "runs", env)) for env in ACCURACY]
+    out = tmp_path / "report"
+    assert cli.main(["matrix", *folders, "--reference", "py313-tf221", "--out", str(out)]) == 0
+    assert capsys.readouterr().out == f"matrix: {out / 'matrix.html'}\n"
+    markdown = (out / "matrix.md").read_text()
+    assert "| arch1_relu | 98.20 ± 0.14 (n=2) PASS |" in markdown
+    assert "97.40 ± 0.14 (n=2) FAIL [Δacc -0.80* (p 0.030)]" in markdown  # below the TF gate
+    assert (out / "figures" / "matrix_accuracy.png").stat().st_size > 10_000
+    assert "<table>" in (out / "matrix.html").read_text()
+
+
+@pytest.mark.parametrize("case", ["empty folder", "missing folder", "different recipes"])
+def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys, case):
+    ref = str(write_env(tmp_path, "py313-tf221"))
+    if case == "empty folder":
+        (tmp_path / "empty").mkdir()
+        other = str(tmp_path / "empty")
+    elif case == "missing folder":
+        other = str(tmp_path / "nowhere")
+    else:
+        other = str(write_env(tmp_path, "py310-tf215", recipe=make_result("softmax", epochs=5).recipe))
+    code = cli.main(["matrix", ref, other, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_USAGE
+    assert err.startswith("mnist-mlp: error: ") and err.count("\n") == 1
+    assert not (tmp_path / "out" / "matrix.html").exists()
