@@ -222,8 +222,9 @@ def _lost_message(processes: dict, started: dict, finished: set, tasks: list, hi
     waiting = [t for t in tasks if t not in finished and t not in started.values()]
     if waiting:
         parts.append(f"not started: {len(waiting)}")
-    return "; ".join(parts) + f"; finished models are kept, the others resume from their last " \
-                              f"finished epoch: {hint}"
+    parts.append(f"{hint} (finished models are kept, the others continue from their last "
+                 "finished epoch)")
+    return "; ".join(parts)
 
 
 def run(

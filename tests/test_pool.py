@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -167,9 +168,30 @@ def test_parallel_results_are_bit_identical_to_training_alone(tmp_path, mnist, m
                                                                                     (CORES[1],)]
 
 
+@pytest.mark.parametrize(
+    ("exitcodes", "head"),
+    [({11: 3, 12: -15}, "the worker training arch1_relu (seed 0) exited with exit code 3"),
+     ({11: -9, 12: -15}, "the worker training arch1_relu (seed 0) was killed by SIGKILL"),
+     ({11: -15, 12: -15}, "a worker process was terminated"),
+     ({11: -15, 12: -15, 13: 0}, "a worker process (pid 13) exited with exit code 0 between tasks")],
+    ids=["exit", "sigkill", "unknown", "idle"],
+)
+def test_lost_worker_message_names_the_dead_model_and_the_others(tmp_path, exitcodes, head):
+    tasks = pool.schedule(["softmax", "arch1_relu", "arch2_relu", "arch3_relu"], [0], tmp_path)
+    by_name = {t.model: t for t in tasks}
+    started = {10: by_name["arch3_relu"], 11: by_name["arch1_relu"], 12: by_name["arch2_relu"]}
+    processes = {pid: types.SimpleNamespace(exitcode=code) for pid, code in exitcodes.items()}
+    message = pool._lost_message(processes, started, {by_name["arch3_relu"]}, tasks, "HINT")
+    assert message.startswith(head + "; ") and "; HINT (finished models are kept" in message
+    stopped = "arch2_relu (seed 0)" if head.startswith("the worker") else \
+        "arch1_relu (seed 0), arch2_relu (seed 0)"
+    assert f"stopped with it: {stopped}; not started: 1;" in message
+    assert "arch3_relu" not in message  # finished: nothing to resume
+
+
 @pytest.mark.slow
 @needs_two_cores
-@pytest.mark.parametrize("how", ["exit", "sigkill"])
+@pytest.mark.parametrize("how", ["sigkill"])
 def test_a_dead_worker_names_its_model_and_leaves_it_resumable(tmp_path, mnist, monkeypatch,
                                                                 small_dataset, how):
     monkeypatch.setenv("MNIST_MLP_CACHE", str(mnist.cache_path.parent))
@@ -221,13 +243,13 @@ def test_ctrl_c_stops_every_worker_and_exits_130(tmp_path, mnist):
     env = os.environ | {"MNIST_MLP_CACHE": str(mnist.cache_path.parent), "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "mnist_mlp", "reproduce", "--jobs", "2", "--epochs", "50",
-         "--models", "arch3_bn_dropout", "arch3_relu", "--out", str(run)],
+         "--models", "arch1_relu", "softmax", "--out", str(run)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
     )
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     try:
-        waiting, deadline = {"arch3_bn_dropout", "arch3_relu"}, time.monotonic() + 180
+        waiting, deadline = {"arch1_relu", "softmax"}, time.monotonic() + 600
         while waiting and time.monotonic() < deadline:
             try:
                 line = lines.get(timeout=1)
@@ -249,7 +271,33 @@ def test_ctrl_c_stops_every_worker_and_exits_130(tmp_path, mnist):
         "mnist-mlp: interrupted; rerun with the same --out to resume"
     )
     assert len(workers) >= 2 and not any(_running(pid) for pid in workers)
-    for name in ("arch3_bn_dropout", "arch3_relu"):
+    for name in ("arch1_relu", "softmax"):
         assert not (run / name / "result.json").exists()
         assert "0" in json.loads((run / name / "progress.json").read_text())["epochs"]
     assert not (run / "report.html").exists()
+
+
+@pytest.mark.slow
+@needs_two_cores
+def test_reproduce_seeds_on_two_workers_one_folder_report_and_gate_per_seed(tmp_path, mnist,
+                                                                             monkeypatch, capfd):
+    """The real command in this process, its workers' lines on the same stdout: one epoch of
+    softmax for seeds 1 and 2, side by side; reports and gates only once both have finished."""
+    monkeypatch.setenv("MNIST_MLP_CACHE", str(mnist.cache_path.parent))
+    code = cli.main(["reproduce", "--jobs", "2", "--seeds", "1", "2", "--models", "softmax",
+                     "--epochs", "1", "--out", str(tmp_path)])
+    lines = capfd.readouterr().out.splitlines()
+    assert code in (0, 1)  # one epoch may or may not reach softmax's 20-epoch gate
+    assert "2 tasks, longest first, on 2 worker processes pinned to cores " \
+           f"{CORES[0]} {CORES[1]}" in lines
+    epochs = [i for i, line in enumerate(lines) if " softmax epoch 1/1 " in line]
+    assert sorted(lines[i].split("]")[0] for i in epochs) == ["[1/2 seed 1", "[2/2 seed 2"]
+    reports = [i for i, line in enumerate(lines) if line.startswith("report: ")]
+    gates = [i for i, line in enumerate(lines) if line.startswith("model ")]
+    assert len(reports) == len(gates) == 2 and max(epochs) < min(reports)
+    assert lines[reports[0] - 1] == f"seed 1: {tmp_path / 'seed-1'}"
+    saved = {s: results.read_result(tmp_path / f"seed-{s}" / "softmax" / "result.json") for s in (1, 2)}
+    assert [saved[s]["seed"] for s in (1, 2)] == [1, 2]
+    assert saved[1]["history"] != saved[2]["history"]
+    assert sorted(saved[s]["environment"]["cpus"] for s in (1, 2)) == [[CORES[0]], [CORES[1]]]
+    assert all((tmp_path / f"seed-{s}" / "report.html").is_file() for s in (1, 2))
