@@ -44,6 +44,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def jobs_count(text: str) -> int:
+    from mnist_mlp.pool import usable_cores
+
+    value, cores = positive_int(text), len(usable_cores())
+    if value > cores:
+        raise argparse.ArgumentTypeError(f"{value} is more than the {cores} usable cores; "
+                                         f"use at most --jobs {cores}")
+    return value
+
+
 def model_name(text: str) -> str:
     from mnist_mlp.models import REGISTRY
 
@@ -173,10 +183,49 @@ def cmd_train(args) -> int:
 
 def cmd_reproduce(args) -> int:
     from mnist_mlp.models import names
+    from mnist_mlp.pool import usable_cores
 
-    out, results = _train_models(args, args.models or list(names()))
-    _build_report(out)
-    return _verify_and_print(results)
+    models = args.models or list(names())
+    seeds = list(dict.fromkeys(args.seeds)) if args.seeds else [args.seed]
+    jobs = args.jobs or len(usable_cores())
+    args.out = prepare_run_dir(args.out or default_run_dir())
+    if jobs == 1:
+        runs = {seed: _train_models(_for_seed(args, seed), models) for seed in seeds}
+    else:
+        runs = _train_in_pool(args, models, seeds, jobs)
+    code = 0
+    for seed, (run_dir, results) in runs.items():
+        if args.seeds:
+            print(f"seed {seed}: {run_dir}")
+        _build_report(run_dir)
+        code = max(code, _verify_and_print(results))
+    return code
+
+
+def _for_seed(args, seed: int) -> argparse.Namespace:
+    """``args`` for one seed: with ``--seeds``, each seed's run folder is ``OUT/seed-<S>``."""
+    return argparse.Namespace(**vars(args) | {
+        "seed": seed, "out": args.out / f"seed-{seed}" if args.seeds else args.out})
+
+
+def _train_in_pool(args, models: list[str], seeds: list[int], jobs: int) -> dict:
+    """Every (model, seed) on a pool of pinned worker processes: ``{seed: (run folder, {model:
+    result})}``."""
+    from mnist_mlp import pool
+
+    tasks = pool.schedule(models, seeds, args.out, per_seed_folders=bool(args.seeds))
+    workers = pool.split_cores(pool.usable_cores(), min(jobs, len(tasks)))
+    print(f"run folder: {args.out}  (rerun with --out {args.out} to resume)", flush=True)
+    print(f"{len(tasks)} tasks, longest first, on {len(workers)} worker processes pinned to cores "
+          f"{' '.join(','.join(map(str, group)) for group in workers)}", flush=True)
+    done = pool.run(tasks, _recipe(args), pool.DatasetSource(args.data), jobs,
+                    resume_hint=f"rerun with --out {args.out} to resume",
+                    on_result=pool.report_progress())
+    env = next(iter(done.values()))["environment"]
+    print(f"Keras {env['keras']}, backend {env['backend']} ({env['backend_chosen_by']})", flush=True)
+    by_task = {(task.model, task.seed): (task.run_dir, result) for task, result in done.items()}
+    return {seed: (by_task[models[0], seed][0], {m: by_task[m, seed][1] for m in models})
+            for seed in seeds}
 
 
 def cmd_verify(args) -> int:
@@ -257,11 +306,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", type=model_name)
     p.set_defaults(func=cmd_summary)
 
-    def training_options(p: argparse.ArgumentParser) -> None:
+    def training_options(p: argparse.ArgumentParser, several_seeds: bool = False) -> None:
         p.add_argument("--epochs", type=positive_int, default=20)
         p.add_argument("--batch-size", type=positive_int, default=128)
         p.add_argument("--learning-rate", type=positive_float, default=0.001)
-        p.add_argument("--seed", type=int, default=0)
+        seed = p.add_mutually_exclusive_group() if several_seeds else p
+        seed.add_argument("--seed", type=int, default=0)
+        if several_seeds:
+            seed.add_argument("--seeds", type=int, nargs="+", metavar="S",
+                              help="train every model once per seed, into OUT/seed-S/ (one run "
+                                   "folder per seed, as calibrate takes them)")
         p.add_argument("--steps-per-execution", type=positive_int, default=8,
                        help="training steps per compiled call (speed only; default 8)")
         p.add_argument("--out", type=Path, help="run folder (default runs/<timestamp>); reuse it to resume")
@@ -273,7 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reproduce", help="the main job: train all models, report, gate")
     p.add_argument("--models", nargs="+", type=model_name, metavar="NAME", help="default: all eight")
-    training_options(p)
+    p.add_argument("--jobs", type=jobs_count, metavar="N",
+                   help="worker processes, each pinned to its own cores (default: one per usable "
+                        "core); 1 trains in this process, one model after the other")
+    training_options(p, several_seeds=True)
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("verify", help="gate a run folder's accuracies against golden/gates.json")
@@ -320,12 +377,14 @@ def main(argv: list[str] | None = None) -> int:
     from mnist_mlp.data import DataError
     from mnist_mlp.gates.speed import BenchJSONError
     from mnist_mlp.models import UnknownModelError
+    from mnist_mlp.pool import JobsError, WorkerLostError
     from mnist_mlp.recipe import RecipeError
     from mnist_mlp.results import ResultError
 
     try:
         return args.func(args)
-    except (DataError, UnknownModelError, RecipeError, ResultError, RunDirError, BenchJSONError) as exc:
+    except (DataError, UnknownModelError, RecipeError, ResultError, RunDirError, BenchJSONError,
+            JobsError, WorkerLostError) as exc:
         print(f"mnist-mlp: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -146,6 +146,8 @@ def versions() -> dict[str, str]:
         "machine": platform.machine(),
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),
+        # The cores this process may run on: a worker of ``reproduce --jobs N`` is pinned to its own.
+        "cpus": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "threads": thread_settings(),
     }
     for package in ("tensorflow", "jax", "torch"):  # metadata only: importing would load them

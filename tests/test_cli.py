@@ -139,7 +139,7 @@ def test_reproduce_end_to_end_one_epoch(capsys, tmp_path, mnist, monkeypatch):
     monkeypatch.setenv("MNIST_MLP_CACHE", str(mnist.cache_path.parent))
     run = tmp_path / "run"
     code, out, _ = run_cli(capsys, "reproduce", "--models", "softmax", "arch1_relu", "--epochs", "1",
-                           "--out", str(run))
+                           "--jobs", "1", "--out", str(run))
     assert code == 1  # one epoch cannot reach arch1_relu's 20-epoch gate: the gate must say so
     assert "[1/2] softmax epoch 1/1" in out and "[2/2] arch1_relu epoch 1/1" in out
     failed = next(line for line in out.splitlines() if line.startswith("accuracy gate FAILED for:"))
@@ -147,5 +147,6 @@ def test_reproduce_end_to_end_one_epoch(capsys, tmp_path, mnist, monkeypatch):
     for name in ("softmax", "arch1_relu"):
         assert {"result.json", "history.csv", "model.keras"} <= {p.name for p in (run / name).iterdir()}
     assert (run / "report.html").is_file() and (run / "report.md").is_file()
-    code, out, _ = run_cli(capsys, "reproduce", "--models", "softmax", "--epochs", "1", "--out", str(run))
+    code, out, _ = run_cli(capsys, "reproduce", "--models", "softmax", "--epochs", "1", "--jobs", "1",
+                           "--out", str(run))
     assert "softmax: finished earlier" in out and "not retrained" in out

@@ -1,0 +1,289 @@
+"""Train (model, seed) tasks in worker processes, one per group of cores, longest first.
+
+The rules:
+
+- **Cores.** The cores this process may use (``os.sched_getaffinity``) are split into one
+  contiguous group per worker, sizes differing by at most one (2 cores, 2 workers: ``(0,)``,
+  ``(1,)``; 16 cores, 8 tasks: 8 pairs). The groups wait in a queue; each worker's initializer
+  takes one and pins the worker to it with ``os.sched_setaffinity`` before anything in it imports
+  Keras, so the backend sizes its thread pools to that group. Workers start with ``spawn``: a
+  fresh interpreter that inherits none of the parent's imports or threads (so what the parent has
+  imported does not matter), and is never replaced.
+- **Order.** Tasks are submitted by cost, highest first (the model's parameter count from
+  ``golden/architectures.json``; ties keep registry order, then seed order), so the longest
+  models start first and the short ones fill the gaps at the end.
+- **Results.** A task is ``train.train_and_evaluate`` in the task's run folder with the task's
+  seed: the same result, bit for bit, as that model trained alone with that seed on as many cores.
+- **Faults.** Workers ignore SIGINT: Ctrl-C reaches the parent, which terminates every worker and
+  re-raises ``KeyboardInterrupt``. A worker that dies breaks the pool and the executor stops the
+  others; every unfinished model keeps its last finished epoch (train.py's checkpoint) and resumes
+  on the next run into the same folder. ``WorkerLostError`` says which model's worker died.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import functools
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+BACKEND_MODULES = ("keras", "tensorflow", "jax", "torch")
+
+
+class JobsError(ValueError):
+    """A worker count that the usable cores cannot give each worker its own core."""
+
+
+class WorkerLostError(RuntimeError):
+    """A worker process died; the message names its model and how to resume."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """Train ``model`` with ``seed`` into ``run_dir/<model>/``; ``label`` prefixes its progress."""
+
+    model: str
+    seed: int
+    run_dir: Path
+    label: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.model} (seed {self.seed})"
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSource:
+    """Where workers get their data: MNIST from ``data`` (as ``--data``), preprocessed; only the
+    first ``train_images`` / ``test_images`` when set (tests train through the pool on slices)."""
+
+    data: str | None = None
+    train_images: int | None = None
+    test_images: int | None = None
+
+    def verify(self) -> None:
+        """Fetch and verify once, before any worker starts: bad data is one error in the parent,
+        and the workers then read the verified cache."""
+        from mnist_mlp.data import fetch_mnist
+
+        fetch_mnist(self.data)
+
+    def load(self):
+        from mnist_mlp.data import load_mnist
+        from mnist_mlp.train import Dataset
+
+        (x_train, y_train), (x_test, y_test) = load_mnist(self.data)
+        train, test = slice(self.train_images), slice(self.test_images)
+        return Dataset.from_mnist(((x_train[train], y_train[train]), (x_test[test], y_test[test])))
+
+
+def usable_cores() -> list[int]:
+    """The cores this process may run on (all of them where affinity is not supported)."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
+def split_cores(cores: Sequence[int], workers: int) -> list[tuple[int, ...]]:
+    """``workers`` contiguous groups of ``cores``, sizes differing by at most one."""
+    cores = sorted(cores)
+    if not 1 <= workers <= len(cores):
+        raise JobsError(f"--jobs {workers}: must be 1 to {len(cores)}, one worker per core "
+                        f"({len(cores)} usable cores: {', '.join(map(str, cores))})")
+    size, extra = divmod(len(cores), workers)
+    groups, start = [], 0
+    for i in range(workers):
+        end = start + size + (i < extra)
+        groups.append(tuple(cores[start:end]))
+        start = end
+    return groups
+
+
+def cost(model: str) -> int:
+    """A model's training cost for ordering: its parameter count (FLOPs per step grow with it)."""
+    from mnist_mlp import golden
+
+    return golden.load("architectures")["models"][model]["total"]
+
+
+def schedule(models: Sequence[str], seeds: Sequence[int], out: Path,
+             per_seed_folders: bool = False) -> list[Task]:
+    """Every (model, seed) task, most expensive first; run folder ``out`` or ``out/seed-<S>``."""
+    if len(seeds) > 1 and not per_seed_folders:
+        raise ValueError("several seeds need one run folder per seed (per_seed_folders=True)")
+    pairs = sorted(
+        ((m, s) for s in seeds for m in models),
+        key=lambda ms: (-cost(ms[0]), models.index(ms[0]), seeds.index(ms[1])),
+    )
+    total = len(pairs)
+    return [
+        Task(model, seed, out / f"seed-{seed}" if per_seed_folders else out,
+             f"[{i}/{total}{f' seed {seed}' if per_seed_folders else ''}] ")
+        for i, (model, seed) in enumerate(pairs, start=1)
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# The worker side
+
+
+_preloaded: tuple[str, ...] = ()
+_events = None
+
+
+def _start_worker(core_groups, events) -> None:
+    """Pool initializer: take a core group, pin to it, then ignore Ctrl-C (the parent stops us)."""
+    global _preloaded, _events
+    _preloaded = tuple(m for m in BACKEND_MODULES if m in sys.modules)
+    cores = core_groups.get()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, cores)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _events = events
+
+
+def preloaded_backends() -> tuple[str, ...]:
+    """In a worker: the backend modules that were imported before it pinned itself (none)."""
+    return _preloaded
+
+
+@functools.lru_cache(maxsize=1)
+def _dataset(source: DatasetSource):
+    return source.load()
+
+
+def _train(task: Task, recipe, source: DatasetSource, callbacks: tuple) -> dict:
+    _events.put((os.getpid(), task))  # synchronous: the parent learns it even if we die next
+    from mnist_mlp.train import train_and_evaluate
+
+    return train_and_evaluate(task.model, _dataset(source), dataclasses.replace(recipe, seed=task.seed),
+                              task.run_dir, label=task.label, callbacks=list(callbacks))
+
+
+# ---------------------------------------------------------------------------------------------
+# The parent side
+
+
+def open_pool(groups: Sequence[tuple[int, ...]]):
+    """A spawn pool with one worker per core group, each pinned to its group, and the queue on
+    which its workers announce each task they start: ``(pid, Task)``."""
+    ctx = multiprocessing.get_context("spawn")
+    core_groups, events = ctx.SimpleQueue(), ctx.SimpleQueue()
+    for group in groups:
+        core_groups.put(group)
+    executor = concurrent.futures.ProcessPoolExecutor(
+        len(groups), mp_context=ctx, initializer=_start_worker, initargs=(core_groups, events)
+    )
+    return executor, events
+
+
+def _processes(executor) -> dict:
+    """pid -> Process of the pool's workers. The executor keeps no public handle to them before
+    Python 3.14's ``terminate_workers()``, and one is needed to stop them and read exit codes."""
+    return dict(getattr(executor, "_processes", None) or {})
+
+
+def _stop(executor, processes: dict) -> None:
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes.values():
+        process.terminate()
+    for process in processes.values():
+        process.join()
+
+
+def _death(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with exit code {code}"
+
+
+def _lost_message(processes: dict, started: dict, finished: set, tasks: list, hint: str) -> str:
+    unfinished = {pid: task for pid, task in started.items() if task not in finished}
+    dead = {pid: p.exitcode for pid, p in processes.items() if p.exitcode != -signal.SIGTERM}
+    culprit = next((pid for pid in dead if pid in unfinished), None)
+    if culprit is not None:
+        head = f"the worker training {unfinished.pop(culprit)} {_death(dead[culprit])}"
+    elif dead:
+        pid, code = next(iter(dead.items()))
+        head = f"a worker process (pid {pid}) {_death(code)} between tasks"
+    else:
+        head = "a worker process was terminated"
+    parts = [head]
+    if unfinished:
+        parts.append(f"stopped with it: {', '.join(map(str, unfinished.values()))}")
+    waiting = [t for t in tasks if t not in finished and t not in started.values()]
+    if waiting:
+        parts.append(f"not started: {len(waiting)}")
+    parts.append(f"{hint} (finished models are kept, the others continue from their last "
+                 "finished epoch)")
+    return "; ".join(parts)
+
+
+def run(
+    tasks: list[Task],
+    recipe,
+    source: DatasetSource,
+    jobs: int,
+    cores: Iterable[int] | None = None,
+    callbacks: Sequence = (),
+    resume_hint: str = "rerun into the same run folder to resume",
+    on_result: Callable[[Task, dict], None] | None = None,
+) -> dict[Task, dict]:
+    """Train ``tasks`` on ``min(jobs, len(tasks))`` workers over ``cores`` (default: all usable);
+    return each task's result. ``callbacks`` are extra Keras callbacks for every task;
+    ``on_result(task, result)`` is called in the parent as each task finishes."""
+    cores = usable_cores() if cores is None else sorted(cores)
+    if not tasks:
+        return {}
+    groups = split_cores(cores, min(jobs, len(tasks)))
+    source.verify()
+    executor, events = open_pool(groups)
+    processes: dict = {}
+    started: dict[int, Task] = {}
+    done: dict[Task, dict] = {}
+    try:
+        futures = {executor.submit(_train, task, recipe, source, tuple(callbacks)): task
+                   for task in tasks}
+        pending = set(futures)
+        while pending:
+            finished, pending = concurrent.futures.wait(
+                pending, timeout=0.5, return_when=concurrent.futures.FIRST_COMPLETED)
+            processes.update(_processes(executor))
+            while not events.empty():
+                pid, task = events.get()
+                started[pid] = task
+            for future in finished:
+                if isinstance(future.exception(), concurrent.futures.process.BrokenProcessPool):
+                    executor.shutdown(wait=True)  # the executor has stopped the other workers
+                    raise WorkerLostError(
+                        _lost_message(processes, started, set(done), tasks, resume_hint)
+                    ) from None
+                task = futures[future]
+                done[task] = future.result()
+                if on_result is not None:
+                    on_result(task, done[task])
+        executor.shutdown(wait=True)
+    except BaseException:
+        processes.update(_processes(executor))
+        _stop(executor, processes)
+        raise
+    return done
+
+
+def report_progress(started_at: float | None = None) -> Callable[[Task, dict], None]:
+    """An ``on_result`` that prints one line per finished task."""
+    started_at = time.perf_counter() if started_at is None else started_at
+
+    def announce(task: Task, result: dict) -> None:
+        print(f"{task.label}{task.model}: test accuracy {result['test_accuracy']:.4f} "
+              f"({time.perf_counter() - started_at:.0f}s so far)", flush=True)
+
+    return announce
