@@ -221,7 +221,7 @@ def _train_in_pool(args, models: list[str], seeds: list[int], jobs: int) -> dict
     done = pool.run(tasks, _recipe(args), pool.DatasetSource(args.data), jobs,
                     resume_hint=f"rerun with --out {args.out} to resume",
                     on_result=pool.report_progress())
-    env = next(iter(done.values()))["environment"]
+    env = next(iter(done.values())).environment
     print(f"Keras {env['keras']}, backend {env['backend']} ({env['backend_chosen_by']})", flush=True)
     by_task = {(task.model, task.seed): (task.run_dir, result) for task, result in done.items()}
     return {seed: (by_task[models[0], seed][0], {m: by_task[m, seed][1] for m in models})

@@ -32,6 +32,10 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mnist_mlp.results import RunResult
 
 BACKEND_MODULES = ("keras", "tensorflow", "jax", "torch")
 
@@ -235,7 +239,7 @@ def run(
     cores: Iterable[int] | None = None,
     callbacks: Sequence = (),
     resume_hint: str = "rerun into the same run folder to resume",
-    on_result: Callable[[Task, dict], None] | None = None,
+    on_result: Callable[[Task, RunResult], None] | None = None,
 ) -> dict[Task, dict]:
     """Train ``tasks`` on ``min(jobs, len(tasks))`` workers over ``cores`` (default: all usable);
     return each task's result. ``callbacks`` are extra Keras callbacks for every task;
@@ -282,8 +286,8 @@ def report_progress(started_at: float | None = None) -> Callable[[Task, dict], N
     """An ``on_result`` that prints one line per finished task."""
     started_at = time.perf_counter() if started_at is None else started_at
 
-    def announce(task: Task, result: dict) -> None:
-        print(f"{task.label}{task.model}: test accuracy {result['test_accuracy']:.4f} "
+    def announce(task: Task, result: RunResult) -> None:
+        print(f"{task.label}{task.model}: test accuracy {result.test_accuracy:.4f} "
               f"({time.perf_counter() - started_at:.0f}s so far)", flush=True)
 
     return announce
