@@ -60,7 +60,13 @@ def blas_env(n: int) -> dict[str, str]:
 
 
 def pin(cpus: tuple[int, ...]) -> tuple[int, ...]:
-    """Restrict this process (and every thread it starts later) to ``cpus``; return the set."""
+    """Restrict every thread of this process (and every thread it starts later) to ``cpus``;
+    return the set. Affinity is per thread on Linux, so threads already running are pinned too."""
+    for tid in thread_ticks():
+        try:
+            os.sched_setaffinity(tid, cpus)
+        except ProcessLookupError:  # ended meanwhile
+            pass
     os.sched_setaffinity(0, cpus)
     return tuple(sorted(os.sched_getaffinity(0)))
 
@@ -128,7 +134,7 @@ def busy_threads(before: dict[int, int], after: dict[int, int], wall_ticks: floa
 class ThreadMeter:
     """``with ThreadMeter() as m: loop()`` then ``m.result`` (a :class:`Busy`) and ``m.wall_s``."""
 
-    def __enter__(self) -> ThreadMeter:
+    def __enter__(self):
         self._before = thread_ticks()
         self._start = time.perf_counter()
         return self

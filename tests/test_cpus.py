@@ -86,9 +86,11 @@ def test_a_spinning_thread_is_one_busy_thread_and_a_sleeping_one_is_not():
             pass
 
     worker = threading.Thread(target=spin)
-    with cpus.ThreadMeter() as meter:
-        worker.start()
-        time.sleep(0.6)  # the main thread sleeps: only the spinner burns CPU
+    try:
+        with cpus.ThreadMeter() as meter:  # a thread is counted while it exists, as pools do
+            worker.start()
+            time.sleep(0.6)  # the main thread sleeps: only the spinner burns CPU
+    finally:
         stop.set()
         worker.join()
     assert meter.result.count == 1
