@@ -207,6 +207,21 @@ def cmd_bench_check(args) -> int:
     return _print_gate(benchcheck.format_table(rows), rows, "benchmark gate (budget exceeded or missing)")
 
 
+def cmd_bench_compare(args) -> int:
+    from mnist_mlp import abcompare
+
+    base, candidate = abcompare.load_pair(args.base, args.candidate)
+    rows = abcompare.compare(base, candidate, args.threshold, args.alpha)
+    print(f"candidate {args.candidate} / base {args.base}")
+    print(abcompare.format_table(rows, args.threshold))
+    slower = [f"{r.model} {r.kind}" for r in rows if r.verdict == abcompare.SLOWER]
+    if slower:
+        print(f"significant slowdown of at least {args.threshold:.0%}: {', '.join(slower)}")
+        return EXIT_GATE_FAILED
+    print(f"no significant slowdown of {args.threshold:.0%} or more")
+    return 0
+
+
 def cmd_calibrate(args) -> int:
     from mnist_mlp.files import write_json
     from mnist_mlp.models import names
@@ -291,6 +306,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench-check", help="gate pytest-benchmark JSON against golden/benchmarks.json")
     p.add_argument("bench_json", type=Path, metavar="BENCH_JSON")
     p.set_defaults(func=cmd_bench_check)
+
+    p = sub.add_parser("bench-compare", help="A/B: is CANDIDATE significantly slower than BASE?")
+    p.add_argument("base", type=Path, metavar="BASE_JSON")
+    p.add_argument("candidate", type=Path, metavar="CANDIDATE_JSON")
+    p.add_argument("--threshold", type=positive_float, default=0.10,
+                   help="smallest slowdown that fails, as a fraction (default 0.10)")
+    p.add_argument("--alpha", type=positive_float, default=0.05,
+                   help="significance level of the one-sided Mann-Whitney U test (default 0.05)")
+    p.set_defaults(func=cmd_bench_compare)
     return parser
 
 
