@@ -207,3 +207,161 @@ def calibrate(runs: list[dict], margin: float, notebook: dict, about: dict) -> d
         "epoch": {"model": model, "steps": steps, "budget_ratio": budget(epoch["ratio"]),
                   "measured": epoch},
     }
+
+
+# =============================================================================================
+# MFU gate: each step's FLOPs per second over the peak measured in its own process (the
+# benchmarks record ``flops`` and ``peak_flops`` in the step's and epoch's extra_info), against
+# a per-model minimum; and the CPU check: no benchmark may have more busy threads than CPUs.
+
+
+@dataclasses.dataclass(frozen=True)
+class MfuRow:
+    """One gated line: MFU against ``min_mfu``, ours/notebook-way against its budget, and the
+    worst busy-thread count of the model's benchmarks against its CPU set."""
+
+    model: str
+    step_ms: float | None
+    floor_ms: float | None
+    mfu: float | None
+    min_mfu: float
+    notebook_ms: float | None = None
+    vs_notebook_budget: float | None = None
+    busy_threads: int | None = None
+    cpus: int | None = None
+
+    @property
+    def vs_notebook(self) -> float | None:
+        return _ratio(self.step_ms, self.notebook_ms)
+
+    @property
+    def too_many_threads(self) -> bool:
+        return None not in (self.busy_threads, self.cpus) and self.busy_threads > self.cpus
+
+    @property
+    def status(self) -> str:
+        if self.mfu is None:
+            return MISSING
+        over_notebook = (self.vs_notebook is not None and self.vs_notebook_budget is not None
+                         and self.vs_notebook > self.vs_notebook_budget)
+        return FAIL if self.mfu < self.min_mfu or over_notebook or self.too_many_threads else PASS
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASS
+
+
+def step_measures(bench: dict) -> dict[tuple[str, str], dict]:
+    """``(kind, model) -> {step_ms, floor_ms, mfu, busy_threads, cpus}`` for every tagged
+    benchmark; step and epoch entries (time per step) carry MFU and floor when they recorded
+    ``flops`` and ``peak_flops``."""
+    per_step = medians_ms(bench)
+    found = {}
+    for entry in bench["benchmarks"]:
+        info = entry.get("extra_info", {})
+        if "kind" not in info:
+            continue
+        key = (info["kind"], info.get("model"))
+        ms = per_step[key] / (info.get("steps", 1) if info["kind"] == "epoch" else 1)
+        flops, peak = info.get("flops"), info.get("peak_flops")
+        cpus = info.get("cpus")
+        found[key] = {"step_ms": ms, "floor_ms": info.get("floor_ms"),
+                      "mfu": flops / (ms / 1e3) / peak if flops and peak else None,
+                      "busy_threads": info.get("busy_threads"),
+                      "cpus": len(cpus) if isinstance(cpus, list) else None}
+    return found
+
+
+def thread_flags(bench: dict) -> list[str]:
+    """One line per benchmark whose busy threads exceed its CPU set."""
+    return [f"{entry.get('name', '?')}: {info['busy_threads']} busy threads on cpus {info['cpus']}"
+            for entry in bench["benchmarks"]
+            for info in [entry.get("extra_info", {})]
+            if isinstance(info.get("cpus"), list) and isinstance(info.get("busy_threads"), int)
+            and info["busy_threads"] > len(info["cpus"])]
+
+
+def check_mfu(bench: dict, budgets: dict) -> list[MfuRow]:
+    """One row per model in ``budgets["models"]`` (plus the epoch row); pure: no I/O."""
+    found = step_measures(bench)
+
+    def busiest(model: str) -> tuple[int | None, int | None]:
+        entries = [m for (_, name), m in found.items() if name == model
+                   and m["busy_threads"] is not None]
+        worst = max(entries, key=lambda m: m["busy_threads"] - (m["cpus"] or 0), default=None)
+        return (worst["busy_threads"], worst["cpus"]) if worst else (None, None)
+
+    rows = []
+    for model, entry in budgets["models"].items():
+        step = found.get(("step", model), {})
+        notebook = found.get(("notebook_way", model), {})
+        rows.append(MfuRow(model, step.get("step_ms"), step.get("floor_ms"), step.get("mfu"),
+                           entry["min_mfu"], notebook.get("step_ms"),
+                           entry.get("budget_ours_vs_notebook"), *busiest(model)))
+    epoch = budgets.get("epoch")
+    if epoch:
+        measured = found.get(("epoch", epoch["model"]), {})
+        rows.append(MfuRow(f"{epoch['model']}/epoch", measured.get("step_ms"),
+                           measured.get("floor_ms"), measured.get("mfu"), epoch["min_mfu"],
+                           busy_threads=measured.get("busy_threads"), cpus=measured.get("cpus")))
+    return rows
+
+
+MFU_COLUMNS = (
+    ("model", -18, lambda r: r.model),
+    ("step ms", 9, lambda r: _num(r.step_ms, ".3f")),
+    ("floor ms", 9, lambda r: _num(r.floor_ms, ".3f")),
+    ("MFU", 6, lambda r: _num(r.mfu, ".3f")),
+    ("min", 6, lambda r: _num(r.min_mfu, ".3f")),
+    ("ours/nb", 7, lambda r: _num(r.vs_notebook, ".2f")),
+    ("budget", 6, lambda r: _num(r.vs_notebook_budget, ".2f")),
+    ("busy/cpus", 9, lambda r: "-" if r.busy_threads is None else f"{r.busy_threads}/{r.cpus}"),
+    ("gate", -7, lambda r: r.status),
+)
+
+
+def format_mfu_table(rows: list[MfuRow]) -> str:
+    def line(cells) -> str:
+        return " ".join(format(cell, f"<{-width}" if width < 0 else f">{width}")
+                        for cell, (_, width, _) in zip(cells, MFU_COLUMNS)).rstrip()
+
+    header = line(title for title, _, _ in MFU_COLUMNS)
+    return "\n".join([header, "-" * len(header),
+                      *(line(cell(row) for *_, cell in MFU_COLUMNS) for row in rows)])
+
+
+def calibrate_mfu(runs: list[dict], margin: float, about: dict) -> dict:
+    """One backend's section of golden/benchmarks.json from several runs' JSON: each minimum MFU
+    is the worst measured MFU / ``margin``, rounded down to 0.001; ours/notebook budgets are the
+    worst ratio x ``margin``, rounded up to 0.1. ``about`` (machine, versions, cpus, why this
+    margin, whether provisional) is copied in as it is."""
+    tables = [step_measures(run) for run in runs]
+
+    def floor3(value: float) -> float:
+        return math.floor(value * 1000) / 1000
+
+    models = {}
+    for model in (m for kind, m in tables[0] if kind == "step"):
+        steps = [t["step", model] for t in tables]
+        mfus = [s["mfu"] for s in steps]
+        vs_nb = [s["step_ms"] / t["notebook_way", model]["step_ms"] for s, t in zip(steps, tables)
+                 if ("notebook_way", model) in t]
+        models[model] = {
+            "min_mfu": floor3(min(mfus) / margin),
+            **({"budget_ours_vs_notebook": math.ceil(max(vs_nb) * margin * 10) / 10}
+               if vs_nb else {}),
+            "measured": {"mfu": [round(m, 4) for m in mfus],
+                         "step_ms": [round(s["step_ms"], 4) for s in steps],
+                         "floor_ms": [round(s["floor_ms"], 4) for s in steps],
+                         "ours_vs_notebook": [round(v, 3) for v in vs_nb]},
+        }
+    section = {**about, "gate": "mfu", "calibrated": date.today().isoformat(), "margin": margin,
+               "runs": len(runs), "models": models}
+    epochs = [(t.get(k), k[1]) for t in tables for k in t if k[0] == "epoch"]
+    if epochs and all(e for e, _ in epochs):
+        steps = next(b["extra_info"]["steps"] for b in runs[0]["benchmarks"]
+                     if b.get("extra_info", {}).get("kind") == "epoch")
+        section["epoch"] = {"model": epochs[0][1], "steps": steps,
+                            "min_mfu": floor3(min(e["mfu"] for e, _ in epochs) / margin),
+                            "measured": {"mfu": [round(e["mfu"], 4) for e, _ in epochs]}}
+    return section

@@ -7,6 +7,7 @@ is one line on stderr and exit code 2; a failed accuracy gate is exit code 1.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -203,8 +204,38 @@ def cmd_bench_check(args) -> int:
     budgets = benchcheck.budgets_for(golden.load("benchmarks"), backend)
     print(f"{args.bench_json}: backend {backend}, budgets calibrated on "
           f"{budgets['calibration']['backend']}")
+    for flag in benchcheck.thread_flags(bench):
+        print(f"more busy threads than cpus: {flag}")
+    if budgets.get("gate") == "mfu":
+        if budgets.get("provisional"):
+            print(f"provisional budgets: {budgets['provisional']}")
+        rows = benchcheck.check_mfu(bench, budgets)
+        return _print_gate(benchcheck.format_mfu_table(rows), rows,
+                           "benchmark gate (MFU below its minimum, too many threads, or missing)")
     rows = benchcheck.check(bench, budgets)
     return _print_gate(benchcheck.format_table(rows), rows, "benchmark gate (budget exceeded or missing)")
+
+
+def cmd_bench_calibrate(args) -> int:
+    from mnist_mlp import benchcheck
+    from mnist_mlp.files import write_json
+
+    runs = [benchcheck.load_bench_json(path) for path in args.bench_json]
+    backends = {benchcheck.backend_of(run) for run in runs}
+    if len(backends) != 1:
+        raise RunDirError(f"bench-calibrate needs runs of one backend, got {sorted(backends)}")
+    backend = backends.pop()
+    info = next(b["extra_info"] for b in runs[0]["benchmarks"] if "kind" in b["extra_info"])
+    about = {"calibration": {key: info.get(key) for key in (
+        "backend", "python", "keras", "tensorflow", "jax", "torch", "numpy", "cpu", "cpus",
+        "threads", "openblas_coretype")} | {"runs": [str(p) for p in args.bench_json]}}
+    if args.provisional:
+        about["provisional"] = args.provisional
+    gold = json.loads(args.write.read_text("utf-8"))
+    gold["backends"][backend] = benchcheck.calibrate_mfu(runs, args.margin, about)
+    write_json(args.write, gold)
+    print(f"wrote the {backend} MFU budgets of {args.write} from {len(runs)} run(s)")
+    return 0
 
 
 def cmd_bench_compare(args) -> int:
@@ -306,6 +337,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench-check", help="gate pytest-benchmark JSON against golden/benchmarks.json")
     p.add_argument("bench_json", type=Path, metavar="BENCH_JSON")
     p.set_defaults(func=cmd_bench_check)
+
+    p = sub.add_parser("bench-calibrate", help="set one backend's MFU budgets from benchmark runs")
+    p.add_argument("bench_json", nargs="+", type=Path, metavar="BENCH_JSON")
+    p.add_argument("--margin", type=positive_float, default=2.0,
+                   help="minimum MFU = worst run's MFU / margin (default 2.0)")
+    p.add_argument("--provisional", help="why these budgets are not final (kept in the file)")
+    p.add_argument("--write", type=Path, default=Path("golden/benchmarks.json"))
+    p.set_defaults(func=cmd_bench_calibrate)
 
     p = sub.add_parser("bench-compare", help="A/B: is CANDIDATE significantly slower than BASE?")
     p.add_argument("base", type=Path, metavar="BASE_JSON")

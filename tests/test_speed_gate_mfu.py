@@ -1,0 +1,86 @@
+"""The MFU speed gate and the CPU check of bench-check, on crafted pytest-benchmark JSON (no
+timing here): MFU = step FLOPs / (median per step x peak), against golden minimums."""
+
+from __future__ import annotations
+
+import pytest
+
+from mnist_mlp import benchcheck
+
+PEAK = 100e9
+BUDGETS = {
+    "models": {"arch1_relu": {"min_mfu": 0.2, "budget_ours_vs_notebook": 1.2},
+               "softmax": {"min_mfu": 0.01}},
+    "epoch": {"model": "arch1_relu", "steps": 469, "min_mfu": 0.1},
+}
+
+
+def entry(kind, model, median_s, busy=1, cpus=(0,), **extra) -> dict:
+    return {"name": f"test_{kind}[{model}]",
+            "extra_info": {"kind": kind, "model": model, "busy_threads": busy, "cpus": list(cpus),
+                           **extra},
+            "stats": {"median": median_s}}
+
+
+def run(arch1_step_s=8e-3, busy=1, notebook_s=1.1e-3, epoch_s=469 * 2e-3) -> dict:
+    flops = {"flops": 25e6, "peak_flops": PEAK, "floor_ms": 0.3}
+    return {"benchmarks": [
+        entry("blas_reference", "arch1_relu", 0.4e-3),
+        entry("step", "arch1_relu", arch1_step_s, busy=busy, steps_per_call=8, **flops),
+        entry("notebook_way", "arch1_relu", notebook_s),
+        entry("epoch", "arch1_relu", epoch_s, steps=469, **flops),
+        entry("step", "softmax", 8 * 0.1e-3, steps_per_call=8,
+              flops=4e6, peak_flops=PEAK, floor_ms=0.05),
+    ]}
+
+
+def rows_by_model(bench) -> dict:
+    return {row.model: row for row in benchcheck.check_mfu(bench, BUDGETS)}
+
+
+def test_mfu_is_flops_over_step_time_over_peak():
+    rows = rows_by_model(run())
+    # 25 MFLOP in 1 ms per step = 25 GFLOP/s of a 100 GFLOP/s peak
+    assert rows["arch1_relu"].mfu == pytest.approx(0.25)
+    assert rows["arch1_relu"].step_ms == pytest.approx(1.0)
+    assert rows["softmax"].mfu == pytest.approx(4e6 / 1e-4 / PEAK)  # 0.4
+    assert rows["arch1_relu/epoch"].mfu == pytest.approx(25e6 / 2e-3 / PEAK)  # 0.125
+    assert all(row.passed for row in rows.values())
+
+
+def test_mfu_below_the_minimum_fails():
+    rows = rows_by_model(run(arch1_step_s=8 * 1.5e-3))  # 0.167 < 0.2
+    assert rows["arch1_relu"].status == "FAIL" and rows["softmax"].passed
+
+
+def test_slow_epoch_fails():
+    assert rows_by_model(run(epoch_s=469 * 3e-3))["arch1_relu/epoch"].status == "FAIL"  # 0.083
+
+
+def test_more_busy_threads_than_cpus_fails_and_is_flagged():
+    bench = run(busy=2)
+    assert rows_by_model(bench)["arch1_relu"].status == "FAIL"
+    assert benchcheck.thread_flags(bench) == ["test_step[arch1_relu]: 2 busy threads on cpus [0]"]
+    assert benchcheck.thread_flags(run()) == []
+
+
+def test_slower_than_the_notebook_way_beyond_budget_fails():
+    assert rows_by_model(run(notebook_s=0.8e-3))["arch1_relu"].status == "FAIL"  # 1.25 > 1.2
+
+
+def test_missing_step_is_missing():
+    bench = run()
+    bench["benchmarks"] = [b for b in bench["benchmarks"] if b["name"] != "test_step[softmax]"]
+    assert rows_by_model(bench)["softmax"].status == "MISSING"
+
+
+def test_calibrate_sets_minimum_mfu_to_the_worst_run_over_the_margin():
+    gold = benchcheck.calibrate_mfu([run(), run(arch1_step_s=8 * 1.25e-3)], 2.0,
+                                    {"provisional": "test"})
+    assert gold["models"]["arch1_relu"]["measured"]["mfu"] == [0.25, 0.2]
+    assert gold["models"]["arch1_relu"]["min_mfu"] == 0.1
+    assert gold["models"]["arch1_relu"]["budget_ours_vs_notebook"] == 2.3  # ceil(1.136 x 2)
+    assert gold["epoch"] == {"model": "arch1_relu", "steps": 469, "min_mfu": 0.062,
+                             "measured": {"mfu": [0.125, 0.125]}}
+    assert gold["provisional"] == "test" and gold["gate"] == "mfu"
+    assert all(row.passed for row in benchcheck.check_mfu(run(arch1_step_s=8 * 1.25e-3), gold))
