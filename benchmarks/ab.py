@@ -29,6 +29,8 @@ from pathlib import Path
 
 TREE = Path(__file__).resolve().parent.parent
 DEFAULT_MODELS = ("arch1_relu", "arch2_relu", "arch1_bn_dropout")
+# What this tree's benchmark code needs from the mnist_mlp under test.
+HARNESS_PROBE = "import mnist_mlp.cpus, mnist_mlp.roofline; from mnist_mlp.compat import compiled_train_step"
 
 
 def env_pairs(items: list[str]) -> dict[str, str]:
@@ -45,7 +47,7 @@ def build_revision(rev: str, work: Path) -> Path:
     """A virtualenv with git revision ``rev`` of this tree installed; returns its Python."""
     src, venv = work / "base-src", work / "base-venv"
     subprocess.run(["git", "-C", str(TREE), "worktree", "remove", "--force", str(src)],
-                   capture_output=True)
+                   capture_output=True, check=False)
     subprocess.run(["git", "-C", str(TREE), "worktree", "add", "--detach", str(src), rev],
                    check=True)
     if not (venv / "bin" / "python").exists():
@@ -66,7 +68,8 @@ def run_once(python: str, side: str, index: int, args, extra_env: dict, out: Pat
            "MNIST_MLP_BENCH_ROUNDS": str(args.bench_rounds), **extra_env}
     scratch = out / "cwd"
     scratch.mkdir(exist_ok=True)
-    result = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True)
+    result = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True,
+                            check=False)
     if result.returncode != 0 or not path.exists():
         sys.stderr.write(result.stdout[-3000:] + result.stderr[-3000:])
         raise SystemExit(f"ab.py: error: the {side} benchmark process failed "
@@ -109,6 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     base_python = args.base_python or str(build_revision(args.base_rev, args.work))
+    probe = subprocess.run([base_python, "-c", HARNESS_PROBE], cwd=args.out, capture_output=True,
+                           env={**os.environ, **env_pairs(args.base_env)}, check=False)
+    if probe.returncode != 0:
+        print(f"ab: the base ({args.base_rev or base_python}) predates the A/B harness "
+              "(no mnist_mlp.cpus, roofline or compat.compiled_train_step): nothing to compare")
+        return 0
     sides = {"base": (base_python, env_pairs(args.base_env)),
              "candidate": (args.candidate_python, env_pairs(args.candidate_env))}
     runs: dict[str, list[dict]] = {"base": [], "candidate": []}
@@ -126,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     compare = subprocess.run(
         [args.candidate_python, "-m", "mnist_mlp", "bench-compare", str(args.out / "base.json"),
          str(args.out / "candidate.json"), "--threshold", args.threshold],
-        env={**os.environ, **sides["candidate"][1]}, cwd=args.out / "cwd")
+        env={**os.environ, **sides["candidate"][1]}, cwd=args.out / "cwd", check=False)
     print(f"ab: {time.perf_counter() - started:.0f}s in all")
     return compare.returncode
 

@@ -35,7 +35,7 @@ def one_try(kind: str, index: int, args) -> dict:
                "--candidate-env", *candidate_env, "--rounds", str(args.rounds),
                "--bench-rounds", str(args.bench_rounds), "--backend", args.backend,
                "--models", *args.models, "--out", str(out)]
-    code = subprocess.run(command, capture_output=True, text=True)
+    code = subprocess.run(command, capture_output=True, text=True, check=False)
     if code.returncode not in (0, 1):
         sys.stderr.write(code.stdout[-2000:] + code.stderr[-2000:])
         raise SystemExit(f"ab_error_rates: {kind} try {index} failed (exit {code.returncode})")
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=TREE / ".benchmarks" / "ab-error-rates")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
+    started, load_at_start = time.perf_counter(), os.getloadavg()
     tries = []
     for index in range(args.tries):
         for kind in ("injected", "a_vs_a"):
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         "inject": args.inject, "threshold": 0.10, "rounds": args.rounds,
         "bench_rounds": args.bench_rounds, "backend": args.backend, "models": args.models,
         "cpus": os.environ.get("MNIST_MLP_BENCH_CPUS") or "default (first usable core)",
-        "machine": platform.processor() or platform.machine(), "load_before": os.getloadavg(),
+        "machine": platform.processor() or platform.machine(), "load_at_start": load_at_start,
         "seconds": round(time.perf_counter() - started), "results": tries,
     }
     (args.out / "error_rates.json").write_text(json.dumps(summary, indent=1))
