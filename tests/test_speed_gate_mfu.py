@@ -84,3 +84,68 @@ def test_calibrate_sets_minimum_mfu_to_the_worst_run_over_the_margin():
                              "measured": {"mfu": [0.125, 0.125]}}
     assert gold["provisional"] == "test" and gold["gate"] == "mfu"
     assert all(row.passed for row in benchcheck.check_mfu(run(arch1_step_s=8 * 1.25e-3), gold))
+
+
+# ---------------------------------------------------------------------------------------------
+# The command: mnist-mlp bench-check BENCH_JSON, against the real golden/benchmarks.json
+
+
+def golden_run(scale: float, backend: str = "tensorflow") -> dict:
+    """A run that puts every model's MFU at ``scale`` x its golden minimum."""
+    from mnist_mlp import golden
+
+    budgets = benchcheck.budgets_for(golden.load("benchmarks"), backend)
+    benchmarks = []
+    for model, entry_ in budgets["models"].items():
+        mfu = entry_["min_mfu"] * scale
+        benchmarks.append(entry("step", model, 25e6 / (mfu * PEAK), flops=25e6, peak_flops=PEAK,
+                                floor_ms=0.1, backend=backend))
+        nb = entry_.get("budget_ours_vs_notebook")
+        if nb:
+            benchmarks.append(entry("notebook_way", model, 25e6 / (mfu * PEAK) / nb * 1.1))
+    epoch = budgets["epoch"]
+    benchmarks.append(entry("epoch", epoch["model"], 469 * 25e6 / (epoch["min_mfu"] * scale * PEAK),
+                            steps=469, flops=25e6, peak_flops=PEAK, floor_ms=0.1))
+    return {"benchmarks": benchmarks}
+
+
+def bench_check(tmp_path, capsys, bench) -> tuple[int, str]:
+    import json
+
+    from mnist_mlp import cli
+
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(bench))
+    code = cli.main(["bench-check", str(path)])
+    return code, capsys.readouterr().out
+
+
+def verdicts(out: str) -> dict[str, str]:
+    return {line.split()[0]: line.split()[-1] for line in out.splitlines()
+            if line.split() and line.split()[-1] in ("PASS", "FAIL", "MISSING")}
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
+def test_cli_passes_above_every_golden_minimum(tmp_path, capsys, backend):
+    code, out = bench_check(tmp_path, capsys, golden_run(1.1, backend))
+    assert code == 0 and set(verdicts(out).values()) == {"PASS"}
+    assert len(verdicts(out)) == 9  # eight models and the epoch
+
+
+def test_cli_exit_1_names_the_model_below_its_minimum(tmp_path, capsys):
+    bench = golden_run(1.1)
+    slow = golden_run(0.9)["benchmarks"]
+    bench["benchmarks"] = [b if b["name"] != "test_step[arch2_relu]" else
+                           next(s for s in slow if s["name"] == "test_step[arch2_relu]")
+                           for b in bench["benchmarks"]]
+    code, out = bench_check(tmp_path, capsys, bench)
+    assert code == 1
+    assert [m for m, v in verdicts(out).items() if v != "PASS"] == ["arch2_relu"]
+
+
+def test_cli_exit_1_and_a_flag_for_too_many_busy_threads(tmp_path, capsys):
+    bench = golden_run(1.1)
+    bench["benchmarks"][0]["extra_info"]["busy_threads"] = 2
+    code, out = bench_check(tmp_path, capsys, bench)
+    assert code == 1 and "more busy threads than cpus: test_step[arch1_relu]" in out
+    assert verdicts(out)["arch1_relu"] == "FAIL"
