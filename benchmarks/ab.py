@@ -29,8 +29,19 @@ from pathlib import Path
 
 TREE = Path(__file__).resolve().parent.parent
 DEFAULT_MODELS = ("arch1_relu", "arch2_relu", "arch1_bn_dropout")
-# What this tree's benchmark code needs from the mnist_mlp under test.
-HARNESS_PROBE = "import mnist_mlp.cpus, mnist_mlp.roofline; from mnist_mlp.compat import compiled_train_step"
+# What this tree's benchmark code needs from the mnist_mlp under test: exit 3 if it has no
+# mnist_mlp at all (a wrong --base-python), 4 if its mnist_mlp predates the A/B harness.
+HARNESS_PROBE = """import sys
+try:
+    import mnist_mlp
+except ImportError:
+    sys.exit(3)
+try:
+    import mnist_mlp.cpus, mnist_mlp.roofline
+    from mnist_mlp.compat import compiled_train_step
+except ImportError:
+    sys.exit(4)
+"""
 
 
 def env_pairs(items: list[str]) -> dict[str, str]:
@@ -114,10 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     base_python = args.base_python or str(build_revision(args.base_rev, args.work))
     probe = subprocess.run([base_python, "-c", HARNESS_PROBE], cwd=args.out, capture_output=True,
                            env={**os.environ, **env_pairs(args.base_env)}, check=False)
-    if probe.returncode != 0:
+    if probe.returncode == 4:
         print(f"ab: the base ({args.base_rev or base_python}) predates the A/B harness "
               "(no mnist_mlp.cpus, roofline or compat.compiled_train_step): nothing to compare")
         return 0
+    if probe.returncode != 0:
+        print(f"ab.py: error: {base_python} cannot import mnist_mlp (exit {probe.returncode}); "
+              "install the base build there or pass --base-env PYTHONPATH=...", file=sys.stderr)
+        return 2
     sides = {"base": (base_python, env_pairs(args.base_env)),
              "candidate": (args.candidate_python, env_pairs(args.candidate_env))}
     runs: dict[str, list[dict]] = {"base": [], "candidate": []}
