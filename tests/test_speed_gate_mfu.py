@@ -149,3 +149,42 @@ def test_cli_exit_1_and_a_flag_for_too_many_busy_threads(tmp_path, capsys):
     code, out = bench_check(tmp_path, capsys, bench)
     assert code == 1 and "more busy threads than cpus: test_step[arch1_relu]" in out
     assert verdicts(out)["arch1_relu"] == "FAIL"
+
+
+def test_bench_calibrate_writes_one_backends_section_and_keeps_the_others(tmp_path, capsys):
+    import json
+
+    from mnist_mlp import cli, golden
+
+    target = tmp_path / "benchmarks.json"
+    target.write_text(json.dumps(golden.load("benchmarks")))
+    runs = []
+    for i, step_s in enumerate((8e-3, 8 * 1.25e-3)):
+        bench = run(arch1_step_s=step_s)
+        for b in bench["benchmarks"]:
+            b["extra_info"]["backend"] = "jax"
+        runs.append(tmp_path / f"run{i}.json")
+        runs[-1].write_text(json.dumps(bench))
+    code = cli.main(["bench-calibrate", *map(str, runs), "--write", str(target),
+                     "--provisional", "measured under load"])
+    assert code == 0 and "wrote the jax MFU budgets" in capsys.readouterr().out
+    written = json.loads(target.read_text())
+    jax = written["backends"]["jax"]
+    assert jax["models"]["arch1_relu"]["min_mfu"] == 0.1 and jax["provisional"] == "measured under load"
+    assert jax["calibration"]["backend"] == "jax" and jax["runs"] == 2
+    assert written["backends"]["torch"] == golden.load("benchmarks")["backends"]["torch"]
+
+
+def test_bench_calibrate_refuses_runs_of_two_backends(tmp_path, capsys):
+    import json
+
+    from mnist_mlp import cli
+
+    paths = []
+    for backend in ("jax", "torch"):
+        bench = run()
+        bench["benchmarks"][0]["extra_info"]["backend"] = backend
+        paths.append(tmp_path / f"{backend}.json")
+        paths[-1].write_text(json.dumps(bench))
+    assert cli.main(["bench-calibrate", *map(str, paths), "--write", str(tmp_path / "g.json")]) == 2
+    assert "one backend" in capsys.readouterr().err
