@@ -56,7 +56,9 @@ def measure(benchmark, run, kind: str, name: str, environment: dict, medians: di
                                 cpu_per_wall=round(meter.result.cpu_per_wall, 3),
                                 thread_ticks=list(meter.result.ticks[:8]))
     assert running_on == environment["cpus"], "the process left its declared CPU set"
-    assert meter.result.count <= len(running_on), (
+    # The two sides of step/floor must run on the set; fit and train_on_batch may add an input
+    # or dispatch thread beside the compute (recorded; bench-check lists it).
+    assert kind not in ("step", "blas_reference") or meter.result.count <= len(running_on), (
         f"{kind} {name}: {meter.result.count} threads burned CPU on {len(running_on)} cpus "
         f"(ticks {meter.result.ticks[:8]}): a pool ignores the affinity")
     median = benchmark.stats.stats.median if benchmark.stats else None
