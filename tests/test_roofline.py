@@ -74,10 +74,25 @@ def test_peak_is_the_best_library_and_says_which():
     assert (best, source) == (250e9, "jax")
 
 
-def test_gemm_rate_of_numpy_is_a_positive_rate():
-    rate = roofline.gemm_flops_per_s("numpy", n=128, repeats=2)
-    assert 1e8 < rate < 1e14
+class FakeClock:
+    """perf_counter that advances by the next of ``durations`` between each start/stop pair."""
+
+    def __init__(self, durations):
+        self.durations, self.now, self.running = list(durations), 0.0, False
+
+    def __call__(self) -> float:
+        if self.running:
+            self.now += self.durations.pop(0)
+        self.running = not self.running
+        return self.now
 
 
-def test_bandwidth_is_a_positive_rate():
-    assert 1e8 < roofline.bandwidth_bytes_per_s(mbytes=8, repeats=2) < 1e13
+def test_gemm_rate_is_2n3_over_the_best_repeat(monkeypatch):
+    monkeypatch.setattr(roofline.time, "perf_counter", FakeClock([0.3, 0.2, 0.25]))
+    assert roofline.gemm_flops_per_s("numpy", n=64, repeats=3) == pytest.approx(2 * 64**3 / 0.2)
+
+
+def test_bandwidth_counts_read_and_write_of_the_best_copy(monkeypatch):
+    monkeypatch.setattr(roofline.time, "perf_counter", FakeClock([0.004, 0.002]))
+    rate = roofline.bandwidth_bytes_per_s(mbytes=8, repeats=2)
+    assert rate == pytest.approx(2 * 8 * 2**20 / 0.002)
