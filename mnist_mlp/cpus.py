@@ -77,8 +77,11 @@ def size_pools(backend: str, n: int) -> dict:
     if backend == "tensorflow":
         import tensorflow as tf
 
+        # Ops run one at a time (inter-op 1), each on up to n threads. On 2 cpus this still
+        # shows 3 busy threads (the op-running thread and 2 intra-op); inter-op 2 showed 4, and
+        # intra-op 1 one busy thread, i.e. one core. The busy-thread check reports it.
         tf.config.threading.set_intra_op_parallelism_threads(n)
-        tf.config.threading.set_inter_op_parallelism_threads(n)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
         return {"tf_intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
                 "tf_inter_op": tf.config.threading.get_inter_op_parallelism_threads()}
     if backend == "torch":
