@@ -83,8 +83,9 @@ def run_once(python: str, side: str, index: int, args, extra_env: dict, out: Pat
                             check=False)
     if result.returncode != 0 or not path.exists():
         sys.stderr.write(result.stdout[-3000:] + result.stderr[-3000:])
-        raise SystemExit(f"ab.py: error: the {side} benchmark process failed "
-                         f"(exit {result.returncode}); its output is above")
+        print(f"ab.py: error: the {side} benchmark process failed (exit {result.returncode}); "
+              "its output is above", file=sys.stderr)
+        raise SystemExit(2)  # not 1, which means "significantly slower"
     return json.loads(path.read_text())
 
 

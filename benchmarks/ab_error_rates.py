@@ -36,7 +36,8 @@ def one_try(kind: str, index: int, args) -> dict:
                "--bench-rounds", str(args.bench_rounds), "--backend", args.backend,
                "--models", *args.models, "--out", str(out)]
     code = subprocess.run(command, capture_output=True, text=True, check=False)
-    if code.returncode not in (0, 1):
+    if code.returncode not in (0, 1) or "bench-compare" in code.stderr or \
+            "candidate" not in code.stdout:
         sys.stderr.write(code.stdout[-2000:] + code.stderr[-2000:])
         raise SystemExit(f"ab_error_rates: {kind} try {index} failed (exit {code.returncode})")
     ratios = {}

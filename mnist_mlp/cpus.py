@@ -18,7 +18,8 @@ from pathlib import Path
 
 ENV = "MNIST_MLP_BENCH_CPUS"
 BLAS_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-BUSY_SHARE = 0.1  # a thread that ran for >= 10 % of the loop's wall time is busy
+BUSY_SHARE = 0.1  # a thread that ran for >= 10 % of the loop's wall time is busy,
+BUSY_MIN_TICKS = 5  # and for 5 clock ticks at least: a shorter loop is below the clock's grain
 _RANGE = re.compile(r"^(\d+)(?:-(\d+))?$")
 
 
@@ -127,11 +128,12 @@ class Busy:
 
 
 def busy_threads(before: dict[int, int], after: dict[int, int], wall_ticks: float,
-                 share: float = BUSY_SHARE) -> Busy:
+                 share: float = BUSY_SHARE, min_ticks: int = BUSY_MIN_TICKS) -> Busy:
     deltas = sorted((t - before.get(tid, 0) for tid, t in after.items()), reverse=True)
     deltas = [d for d in deltas if d > 0]
     wall = max(wall_ticks, 1e-9)
-    return Busy(sum(d >= share * wall for d in deltas), tuple(deltas), sum(deltas) / wall)
+    threshold = max(share * wall, min_ticks)
+    return Busy(sum(d >= threshold for d in deltas), tuple(deltas), sum(deltas) / wall)
 
 
 class ThreadMeter:

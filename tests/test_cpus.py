@@ -78,6 +78,11 @@ def test_busy_threads_counts_threads_over_the_share_of_the_loop():
     assert busy.cpu_per_wall == pytest.approx(162 / 100)
 
 
+def test_a_loop_shorter_than_the_clock_grain_counts_no_thread_twice():
+    busy = cpus.busy_threads({1: 0, 2: 0}, {1: 4, 2: 2}, wall_ticks=5)  # a 50 ms loop
+    assert busy.count == 0 and busy.ticks == (4, 2)
+
+
 def test_a_spinning_thread_is_one_busy_thread_and_a_sleeping_one_is_not():
     stop = threading.Event()
 
