@@ -5,18 +5,16 @@ Why it looks like this:
 
 * The backend defaults to TensorFlow (``KERAS_BACKEND`` overrides; ``tox -e bench`` runs the
   suite once per backend: tensorflow, jax, torch). It is set before ``mnist_mlp.compat`` imports
-  Keras, which is also why nothing here imports TensorFlow first (that would import Keras with
-  keras.json's backend behind compat's back).
-* Thread counts are fixed here, at import, because TensorFlow, XLA (JAX) and OpenBLAS read them
-  once when their runtimes start (PyTorch's can be set at any time). Both sides of the step/floor ratio run with the
-  same count, ``MNIST_MLP_BENCH_THREADS`` (default 1). One thread is the default because the ratio
-  is the portable number, and on a shared machine multithreaded OpenBLAS busy-waits for a busy
-  core: on this project's loaded 2-core box the arch1 floor went from 3.7 ms (1 thread) to 30 ms
-  (2 threads), while one thread stays steady.
+  Keras, which is also why nothing here imports TensorFlow first.
+* The same hardware on every side: at import, before any runtime starts its pools, the process
+  pins itself to ``MNIST_MLP_BENCH_CPUS`` (default: one core, the first usable;
+  ``mnist_mlp.cpus``), OpenBLAS/OpenMP are sized to the set, and so are TensorFlow's and torch's
+  pools. XLA (JAX) has no supported thread setting; it sizes its pool from the affinity. Every
+  benchmark records ``cpus`` and ``busy_threads`` (threads that burned CPU in its timed loop), and
+  asserts the latter is no larger than the former.
 * ``--benchmark-compare-fail`` on a fresh clone (no saved run yet) is a usage error in
   pytest-benchmark (exit 4), while ``--benchmark-compare`` alone only warns. ``pytest_configure``
-  below drops the comparison when the storage holds no run for this machine, so ``tox -e bench``
-  passes its first time and that (autosaved) run becomes the baseline.
+  below drops the comparison when the storage holds no run for this machine.
 """
 
 from __future__ import annotations
@@ -26,46 +24,27 @@ import sys
 import warnings
 from pathlib import Path
 
-THREADS = int(os.environ.get("MNIST_MLP_BENCH_THREADS", "1"))
-BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-if "numpy" in sys.modules:  # too late for the env vars: numpy's BLAS pool already exists
-    warnings.warn("numpy was imported before benchmarks/conftest.py; BLAS thread count not set")
-for _var in BLAS_THREAD_VARS:
-    os.environ[_var] = str(THREADS)
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-if THREADS == 1:  # XLA's CPU client (JAX) reads this once, at start-up
-    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
-                          "intra_op_parallelism_threads=1")
-
 import pytest
 
-from mnist_mlp import data
+from mnist_mlp import cpus as cpu_set
+
+try:
+    CPUS = cpu_set.pin(cpu_set.from_env())
+except cpu_set.CpuSetError as exc:
+    pytest.exit(str(exc), returncode=2)
+if "numpy" in sys.modules:  # too late for the env vars: numpy's BLAS pool already exists
+    warnings.warn("numpy was imported before benchmarks/conftest.py; its BLAS pool follows the "
+                  "affinity only", stacklevel=1)
+os.environ.update(cpu_set.blas_env(len(CPUS)))
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import mnist_mlp
+from mnist_mlp import data, roofline
 from mnist_mlp.compat import backend_name, versions
 from mnist_mlp.recipe import NOTEBOOK
 from mnist_mlp.train import Dataset
 
-
-def _set_backend_threads() -> dict:
-    """Pin the backend's thread pools (before its runtime starts) and say what they are."""
-    if backend_name() == "jax":
-        return {"xla_flags": os.environ.get("XLA_FLAGS", "")}
-    if backend_name() == "torch":
-        import torch
-
-        torch.set_num_threads(THREADS)
-        return {"torch_threads": torch.get_num_threads()}
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(THREADS)
-    tf.config.threading.set_inter_op_parallelism_threads(THREADS)
-    return {
-        "tf_intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-        "tf_inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
-    }
-
-
-THREAD_COUNTS = {**_set_backend_threads(), "blas": THREADS}
+POOLS = {**cpu_set.size_pools(backend_name(), len(CPUS)), "blas": len(CPUS)}
 
 
 def pytest_configure(config):
@@ -92,11 +71,21 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def environment() -> dict:
-    """What every benchmark records in ``extra_info``: software, machine and thread counts."""
-    # A forced OpenBLAS kernel (this project's sandbox sets Haswell) halves the floor's speed on
-    # an AVX-512 CPU; tox does not pass it on, so the golden budgets saw the auto-detected one.
-    coretype = os.environ.get("OPENBLAS_CORETYPE", "auto")
-    return {**versions(), "threads": THREAD_COUNTS, "openblas_coretype": coretype}
+    """What every benchmark records in ``extra_info``: software, machine, CPU set and pools."""
+    return {**versions(), "threads": POOLS, "cpus": list(CPUS),
+            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "auto"),
+            "mnist_mlp": str(Path(mnist_mlp.__file__).parent)}
+
+
+@pytest.fixture(scope="session")
+def machine() -> dict:
+    """The machine the floors are made of, measured in this process on ``CPUS``: the best large
+    float32 GEMM of numpy and of the backend (FLOP/s) and the streaming memory bandwidth."""
+    peaks = roofline.measure_peaks(backend_name())
+    peak, source = roofline.best_peak(peaks)
+    return {"peak_flops": peak, "peak_source": source, "peaks_gflops": {
+        k: round(v / 1e9, 1) for k, v in peaks.items()},
+        "bandwidth": roofline.bandwidth_bytes_per_s(), "cpus": sorted(os.sched_getaffinity(0))}
 
 
 @pytest.fixture(scope="session")

@@ -254,8 +254,28 @@ def cmd_bench_check(args) -> int:
     budgets = speed.section(backend)
     print(f"{args.bench_json}: backend {backend}, budgets calibrated on "
           f"{budgets['calibration']['backend']}")
+    for flag in speed.thread_flags(bench):
+        print(f"more busy threads than cpus: {flag}")
+    if budgets.get("provisional"):
+        print(f"provisional budgets: {budgets['provisional']}")
     rows = speed.rows(bench, budgets)
-    return _print_gate(rows, speed.COLUMNS, "benchmark gate (budget exceeded or missing)")
+    return _print_gate(rows, speed.COLUMNS,
+                       "benchmark gate (MFU below its minimum, too many threads, or missing)")
+
+
+def cmd_bench_compare(args) -> int:
+    from mnist_mlp import abcompare
+
+    base, candidate = abcompare.load_pair(args.base, args.candidate)
+    rows = abcompare.compare(base, candidate, args.threshold, args.alpha)
+    print(f"candidate {args.candidate} / base {args.base}")
+    print(abcompare.format_table(rows, args.threshold))
+    slower = [f"{r.model} {r.kind}" for r in rows if r.verdict == abcompare.SLOWER]
+    if slower:
+        print(f"significant slowdown of at least {args.threshold:.0%}: {', '.join(slower)}")
+        return EXIT_GATE_FAILED
+    print(f"no significant slowdown of {args.threshold:.0%} or more")
+    return 0
 
 
 def cmd_calibrate(args) -> int:
@@ -279,8 +299,8 @@ def cmd_matrix(args) -> int:
 def cmd_bench_calibrate(args) -> int:
     from mnist_mlp.gates import speed
 
-    backend = speed.calibrate_file(args.bench_json, args.write, args.margin)
-    print(f"wrote the {backend} budgets of {args.write} from {len(args.bench_json)} run(s)")
+    backend = speed.calibrate_file(args.bench_json, args.write, args.margin, args.provisional)
+    print(f"wrote the {backend} MFU budgets of {args.write} from {len(args.bench_json)} run(s)")
     return 0
 
 
@@ -358,13 +378,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("bench_json", type=Path, metavar="BENCH_JSON")
     p.set_defaults(func=cmd_bench_check)
 
-    p = sub.add_parser("bench-calibrate",
-                       help="write golden/benchmarks.json budgets from several pytest-benchmark JSONs")
+    p = sub.add_parser("bench-calibrate", help="set one backend's MFU budgets from benchmark runs")
     p.add_argument("bench_json", nargs="+", type=Path, metavar="BENCH_JSON")
     p.add_argument("--margin", type=positive_float, default=2.0,
-                   help="budget = worst measured ratio x margin (default 2.0)")
+                   help="minimum MFU = worst run's MFU / margin (default 2.0)")
+    p.add_argument("--provisional", help="why these budgets are not final (kept in the file)")
     p.add_argument("--write", type=Path, default=Path("golden/benchmarks.json"))
     p.set_defaults(func=cmd_bench_calibrate)
+
+    p = sub.add_parser("bench-compare", help="A/B: is CANDIDATE significantly slower than BASE?")
+    p.add_argument("base", type=Path, metavar="BASE_JSON")
+    p.add_argument("candidate", type=Path, metavar="CANDIDATE_JSON")
+    p.add_argument("--threshold", type=positive_float, default=0.10,
+                   help="smallest slowdown that fails, as a fraction (default 0.10)")
+    p.add_argument("--alpha", type=positive_float, default=0.05,
+                   help="significance level of the one-sided Mann-Whitney U test (default 0.05)")
+    p.set_defaults(func=cmd_bench_compare)
     return parser
 
 

@@ -98,70 +98,52 @@ def test_results_are_gated_by_their_own_backends_thresholds(backend, offset, pas
     assert rows["mean(7)"].threshold == section["min_mean_test_accuracy"]
 
 
-# -- speed gate ---------------------------------------------------------------------------------
+# -- speed gate (MFU) ---------------------------------------------------------------------------
+# A step passes at ``mfu >= min_mfu``, ``ours / notebook way <= its budget`` and ``busy threads
+# <= cpus``. Binary-exact crafted numbers: 2**-3 of a 2**30 FLOP/s peak, so "at" is exact.
+
+PEAK = 2.0**30
+FLOPS = 2.0**20  # per step: at MFU 1/8 a step takes 2**20 / 2**27 s = 1/128 s
 
 
-def bench(times_ms: dict[tuple[str, str], float], backend: str | None = None,
-          epoch_steps: int = 4) -> dict:
-    """pytest-benchmark JSON (the fields the gate reads) with these per-call medians in ms."""
-    entries = []
-    for (kind, model), ms in times_ms.items():
-        info = {"kind": kind, "model": model, **({"backend": backend} if backend else {})}
-        if kind == "epoch":
-            info["steps"] = epoch_steps
-        entries.append({"name": f"test_{kind}[{model}]", "extra_info": info,
-                        "stats": {"median": ms / 1000}})
-    return {"benchmarks": entries}
+def step_entry(kind: str, seconds_per_step: float, busy: int = 1, cpus=(0,), **extra) -> dict:
+    info = {"kind": kind, "model": "arch1_relu", "busy_threads": busy, "cpus": list(cpus), **extra}
+    if kind == "step":
+        info.update(flops=FLOPS, peak_flops=PEAK, floor_ms=1.0, steps_per_call=1)
+    return {"name": f"test_{kind}[arch1_relu]", "extra_info": info, "stats": {"median": seconds_per_step}}
 
 
-# Crafted budgets with binary-exact values, so "at the budget" is exact.
-SPEED = {"models": {"arch1_relu": {"budget_ratio": 2.5, "budget_ours_vs_notebook": 1.25}},
-         "epoch": {"model": "arch1_relu", "steps": 4, "budget_ratio": 3.0}}
+MFU_BUDGET = {"models": {"arch1_relu": {"min_mfu": 0.125, "budget_ours_vs_notebook": 0.5}}}
 
 
-def well_within() -> dict[tuple[str, str], float]:
-    """Every ratio at half its budget: step/floor 1.25, ours/notebook 0.625, epoch 1.5 x 4 floors."""
-    return {("floor", "arch1_relu"): 2.0, ("step", "arch1_relu"): 2.5,
-            ("notebook_way", "arch1_relu"): 4.0, ("epoch", "arch1_relu"): 12.0}
+def mfu_row(mfu: float, notebook_ratio: float = 0.25, busy: int = 1, cpus=(0,)):
+    step_s = FLOPS / (mfu * PEAK)
+    bench = {"benchmarks": [step_entry("step", step_s, busy, cpus),
+                            step_entry("notebook_way", step_s / notebook_ratio)]}
+    (row,) = speed.rows(bench, MFU_BUDGET)
+    return row
 
 
-def rows_of(times) -> dict[str, speed.SpeedRow]:
-    return {row.model: row for row in speed.rows(bench(times), SPEED)}
+@pytest.mark.parametrize(("mfu", "verdict"), [(0.125 * (1 + 2**-10), "PASS"), (0.125, "PASS"),
+                                              (0.125 * (1 - 2**-10), "FAIL")])
+def test_mfu_alone_at_its_minimum(mfu, verdict):
+    row = mfu_row(mfu)
+    assert row.mfu == pytest.approx(mfu, rel=1e-12)
+    assert row.vs_notebook == pytest.approx(0.25) and not row.too_many_threads
+    assert row.verdict == verdict
 
 
-def test_well_within_every_budget_passes():
-    rows = rows_of(well_within())
-    assert (rows["arch1_relu"].ratio, rows["arch1_relu"].vs_notebook) == (1.25, 0.625)
-    assert rows["arch1_relu/epoch"].ratio == 1.5
-    assert {m: r.verdict for m, r in rows.items()} == {"arch1_relu": "PASS", "arch1_relu/epoch": "PASS"}
+@pytest.mark.parametrize(("ratio", "verdict"), [(0.5 * (1 - 2**-10), "PASS"), (0.5, "PASS"),
+                                                (0.5 * (1 + 2**-10), "FAIL")])
+def test_notebook_way_budget_alone_at_its_edge(ratio, verdict):
+    row = mfu_row(0.5, notebook_ratio=ratio)
+    assert row.mfu == pytest.approx(0.5) and row.verdict == verdict
 
 
-@pytest.mark.parametrize(("step_ms", "status"), [(4.9, "PASS"), (5.0, "PASS"), (5.0001, "FAIL")])
-def test_step_budget_alone_at_its_edge(step_ms, status):
-    # The notebook way moves with the step, so ours/notebook stays at half its budget.
-    times = well_within() | {("step", "arch1_relu"): step_ms,
-                             ("notebook_way", "arch1_relu"): step_ms / 0.625}
-    rows = rows_of(times)
-    row = rows["arch1_relu"]
-    assert row.vs_notebook == pytest.approx(0.625) and rows["arch1_relu/epoch"].passed
-    assert row.ratio == pytest.approx(step_ms / 2.0, rel=1e-12)
-    assert row.verdict == status
-
-
-@pytest.mark.parametrize(("notebook_ms", "status"), [(2.1, "PASS"), (2.0, "PASS"), (1.9999, "FAIL")])
-def test_notebook_way_budget_alone_at_its_edge(notebook_ms, status):
-    rows = rows_of(well_within() | {("notebook_way", "arch1_relu"): notebook_ms})
-    row = rows["arch1_relu"]
-    assert row.ratio == 1.25 and rows["arch1_relu/epoch"].passed  # the step budget holds
-    assert row.verdict == status
-
-
-@pytest.mark.parametrize(("epoch_ms", "status"), [(23.9, "PASS"), (24.0, "PASS"), (24.001, "FAIL")])
-def test_epoch_budget_alone_at_its_edge(epoch_ms, status):
-    rows = rows_of(well_within() | {("epoch", "arch1_relu"): epoch_ms})
-    assert rows["arch1_relu"].passed  # the step row holds
-    assert rows["arch1_relu/epoch"].floor_ms == 8.0  # 4 steps x the 2 ms floor
-    assert rows["arch1_relu/epoch"].verdict == status
+@pytest.mark.parametrize(("busy", "cpus", "verdict"), [(1, (0,), "PASS"), (2, (0,), "FAIL"),
+                                                       (2, (0, 1), "PASS"), (3, (0, 1), "FAIL")])
+def test_busy_threads_alone_at_the_cpu_count(busy, cpus, verdict):
+    assert mfu_row(0.5, busy=busy, cpus=cpus).verdict == verdict
 
 
 # Per backend: which golden/benchmarks.json section bench-check holds a run to.
@@ -169,29 +151,37 @@ SPEED_SECTION = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch",
                  "a-future-backend": "tensorflow"}
 
 
-def golden_edge_times(section: dict, scale: float) -> dict[tuple[str, str], float]:
-    """Every step at ``scale`` x its budget over a 1 s floor; ours/notebook and the epoch at half."""
-    times = {}
+def golden_edge_run(section: dict, scale: float, backend: str) -> dict:
+    """Every step at ``scale`` x its minimum MFU, ours/notebook at half its budget, epoch passing."""
+    benchmarks = []
     for model, entry in section["models"].items():
-        step = entry["budget_ratio"] * 1000.0 * scale
-        times["floor", model] = 1000.0
-        times["step", model] = step
-        times["notebook_way", model] = step / (0.5 * entry["budget_ours_vs_notebook"])
-    epoch = section["epoch"]
-    times["epoch", epoch["model"]] = 1000.0 * epoch["steps"] * epoch["budget_ratio"] * 0.5
-    return times
+        step_s = FLOPS / (entry["min_mfu"] * scale * PEAK)
+        info = {"kind": "step", "model": model, "backend": backend, "flops": FLOPS,
+                "peak_flops": PEAK, "floor_ms": 1.0, "busy_threads": 1, "cpus": [0]}
+        benchmarks.append({"name": f"test_step[{model}]", "extra_info": info,
+                           "stats": {"median": step_s}})
+        if "budget_ours_vs_notebook" in entry:
+            benchmarks.append({"name": f"test_notebook_way[{model}]",
+                               "extra_info": {"kind": "notebook_way", "model": model},
+                               "stats": {"median": step_s / (0.5 * entry["budget_ours_vs_notebook"])}})
+    epoch = section.get("epoch")
+    if epoch:
+        benchmarks.append({"name": "test_epoch", "stats": {"median": epoch["steps"] * FLOPS / (
+            2 * epoch["min_mfu"] * PEAK)}, "extra_info": {
+            "kind": "epoch", "model": epoch["model"], "steps": epoch["steps"], "flops": FLOPS,
+            "peak_flops": PEAK, "floor_ms": 1.0}})
+    return {"benchmarks": benchmarks}
 
 
 @pytest.mark.parametrize("backend", SPEED_SECTION)
-@pytest.mark.parametrize(("scale", "verdict"), [(1.0, "PASS"), (1.001, "FAIL")])
+@pytest.mark.parametrize(("scale", "verdict"), [(1.001, "PASS"), (0.999, "FAIL")])
 def test_bench_check_uses_the_runs_backend_section(backend, scale, verdict, tmp_path, capsys):
     section = BUDGETS["backends"][SPEED_SECTION[backend]]
     path = tmp_path / "bench.json"
-    path.write_text(json.dumps(bench(golden_edge_times(section, scale), backend,
-                                     section["epoch"]["steps"])))
+    path.write_text(json.dumps(golden_edge_run(section, scale, backend)))
     code = cli.main(["bench-check", str(path)])
     out = capsys.readouterr().out
-    assert f"budgets calibrated on {SPEED_SECTION[backend]}" in out
+    assert f"budgets calibrated on {section['calibration']['backend']}" in out
     verdicts = {line.split()[0]: line.split()[-1] for line in out.splitlines()
                 if line.split() and line.split()[-1] in ("PASS", "FAIL", "MISSING")}
     assert {m: v for m, v in verdicts.items() if not m.endswith("/epoch")} == \
@@ -200,22 +190,17 @@ def test_bench_check_uses_the_runs_backend_section(backend, scale, verdict, tmp_
 
 
 def test_speed_sections_differ_so_routing_is_observable():
-    steps = {b: BUDGETS["backends"][b]["models"]["arch1_relu"]["budget_ratio"]
-             for b in ("tensorflow", "jax", "torch")}
-    assert len(set(steps.values())) == 3
+    minimums = {b: BUDGETS["backends"][b]["models"]["arch1_relu"]["min_mfu"]
+                for b in ("tensorflow", "jax", "torch")}
+    assert len(set(minimums.values())) == 3
     assert BUDGETS["default_backend"] == "tensorflow"
 
 
 @pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
-def test_golden_budgets_are_the_worst_calibration_run_times_the_margin(backend):
-    """Each budget is recomputable from the file's own measurements: none was widened by hand."""
+def test_golden_minimums_are_the_worst_calibration_run_over_the_margin(backend):
+    """Each minimum is recomputable from the file's own measurements: none was set by hand."""
     section = BUDGETS["backends"][backend]
-
-    def budget(ratios):
-        return math.ceil(max(ratios) * section["margin"] * 10) / 10  # rounded up to 0.1
-
     for model, entry in section["models"].items():
-        assert entry["budget_ratio"] == budget(entry["measured"]["ratio"]), model
-        assert entry["budget_ours_vs_notebook"] == budget(entry["measured"]["ours_vs_notebook"]), model
-    assert section["epoch"]["budget_ratio"] == budget(section["epoch"]["measured"]["ratio"])
-    assert section["margin"] <= 2.0  # README: x2.0 over the worst run is the widest we allow
+        worst = min(entry["measured"]["mfu"])
+        assert entry["min_mfu"] == math.floor(worst / section["margin"] * 1000) / 1000, model
+    assert section["margin"] <= 2.0  # README: the widest allowed

@@ -1,0 +1,85 @@
+"""Measure the A/B detector on this machine: how often ``benchmarks/ab.py`` catches an injected
+slowdown (target: at least 9 of 10) and how often it cries wolf on A against A (at most 1 of 10).
+
+    python benchmarks/ab_error_rates.py                       # 10 + 10 tries, ~the README's numbers
+    python benchmarks/ab_error_rates.py --tries 2 --rounds 2  # a quick look that it works
+
+Both sides of every try are this tree's code in this Python (PYTHONPATH=this tree); the
+"injected" tries give the candidate ``MNIST_MLP_BENCH_INJECT`` (benchmarks/injected.py: one extra
+matrix product per step, --inject of the step's FLOPs). Tries alternate injected / A-A so load
+drift hits both kinds alike. The summary (counts, every try's ratios, the conditions) goes to
+--out/error_rates.json, which benchmarks/performance_table.py quotes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TREE = Path(__file__).resolve().parent.parent
+
+
+def one_try(kind: str, index: int, args) -> dict:
+    out = args.out / f"{kind}-{index:02d}"
+    candidate_env = [f"PYTHONPATH={TREE}"]
+    if kind == "injected":
+        candidate_env.append(f"MNIST_MLP_BENCH_INJECT={args.inject}")
+    command = [sys.executable, str(TREE / "benchmarks" / "ab.py"), "--base-python", sys.executable,
+               "--candidate-python", sys.executable, "--base-env", f"PYTHONPATH={TREE}",
+               "--candidate-env", *candidate_env, "--rounds", str(args.rounds),
+               "--bench-rounds", str(args.bench_rounds), "--backend", args.backend,
+               "--models", *args.models, "--out", str(out)]
+    code = subprocess.run(command, capture_output=True, text=True, check=False)
+    ratios = {}
+    for line in code.stdout.splitlines():
+        parts = line.split()
+        if len(parts) > 5 and parts[1] == "step" and parts[0] in args.models:
+            ratios[parts[0]] = float(parts[5])
+    if code.returncode not in (0, 1) or not ratios:  # 1 must come from bench-compare's table
+        sys.stderr.write(code.stdout[-2000:] + code.stderr[-2000:])
+        raise SystemExit(f"ab_error_rates: {kind} try {index} failed (exit {code.returncode})")
+    return {"kind": kind, "alarm": code.returncode == 1, "ratios": ratios}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tries", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=6, help="ab.py processes per build")
+    parser.add_argument("--bench-rounds", type=int, default=20)
+    parser.add_argument("--inject", type=float, default=0.15)
+    parser.add_argument("--backend", default="jax")
+    parser.add_argument("--models", nargs="+", default=["arch1_relu", "arch2_relu"])
+    parser.add_argument("--out", type=Path, default=TREE / ".benchmarks" / "ab-error-rates")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    started, load_at_start = time.perf_counter(), os.getloadavg()
+    tries = []
+    for index in range(args.tries):
+        for kind in ("injected", "a_vs_a"):
+            tries.append({"try": index, **one_try(kind, index, args)})
+            print(f"{kind} try {index + 1}/{args.tries}: alarm={tries[-1]['alarm']} "
+                  f"ratios={tries[-1]['ratios']} ({time.perf_counter() - started:.0f}s)", flush=True)
+    detected = sum(t["alarm"] for t in tries if t["kind"] == "injected")
+    false_alarms = sum(t["alarm"] for t in tries if t["kind"] == "a_vs_a")
+    summary = {
+        "detected": detected, "false_alarms": false_alarms, "tries": args.tries,
+        "inject": args.inject, "threshold": 0.10, "rounds": args.rounds,
+        "bench_rounds": args.bench_rounds, "backend": args.backend, "models": args.models,
+        "cpus": os.environ.get("MNIST_MLP_BENCH_CPUS") or "default (first usable core)",
+        "machine": platform.processor() or platform.machine(), "load_at_start": load_at_start,
+        "seconds": round(time.perf_counter() - started), "results": tries,
+    }
+    (args.out / "error_rates.json").write_text(json.dumps(summary, indent=1))
+    print(f"injected {args.inject:.0%} slowdown caught in {detected}/{args.tries} tries; "
+          f"A vs A false alarms {false_alarms}/{args.tries} -> {args.out / 'error_rates.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""benchmarks/performance_table.py renders README's Performance table from benchmark JSON."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "performance_table.py"
+
+
+@pytest.fixture(scope="module")
+def table():
+    spec = importlib.util.spec_from_file_location("performance_table", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run(backend: str, step_ms: float, mfu: float) -> dict:
+    common = {"cpus": [0], "cpu": "test CPU", "backend": backend, "keras": "3", "busy_threads": 1}
+    return {"benchmarks": [
+        {"extra_info": {"kind": "blas_reference", "model": "arch1_relu", "blas_ms": 1.25,
+                        **common}},
+        {"extra_info": {"kind": "step", "model": "arch1_relu", "step_ms": step_ms, "mfu": mfu,
+                        "floor_ms": 1.2, "peak_flops": 250e9, "peak_source": "jax",
+                        "peaks_gflops": {"numpy": 240.0, "jax": 250.0}, "bandwidth_gbs": 20.0,
+                        **common}},
+    ]}
+
+
+def test_one_row_per_model_with_each_backends_step_and_mfu(table):
+    rates = {"backend": "jax", "models": ["arch1_relu"], "rounds": 6, "inject": 0.15,
+             "detected": 10, "false_alarms": 0, "tries": 10}
+    text = table.render({"jax": run("jax", 1.6, 0.72), "torch": run("torch", 4.4, 0.26)}, rates)
+    lines = text.splitlines()
+    assert "| arch1_relu | 1.200 | 1.250 | 1.600 | 0.72 | 4.400 | 0.26 |" in lines
+    assert lines[2].startswith("| model | floor ms | BLAS ref ms | jax ms | jax MFU | torch ms")
+    assert "caught in 10/10 tries; A against A false alarms 0/10." in text
+    assert "peak 250 GFLOP/s from jax" in text and "cpus [0]" in text
+
+
+def test_write_readme_replaces_only_between_the_markers(table, tmp_path, monkeypatch):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{table.BEGIN}\nold\n{table.END}\nafter\n")
+    monkeypatch.setattr(table, "TREE", tmp_path)
+    table.write_readme("new table")
+    assert readme.read_text() == f"intro\n{table.BEGIN}\nnew table\n{table.END}\nafter\n"
