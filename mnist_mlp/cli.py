@@ -7,7 +7,9 @@ is one line on stderr and exit code 2; a failed accuracy gate is exit code 1.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import math
 import os
 import sys
 import tempfile
@@ -38,8 +40,21 @@ def positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+MAX_SEED = 2**32 - 1  # NumPy's and Keras's seeds are unsigned 32-bit
+
+
+def seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_SEED}, got {text}")
     return value
 
 
@@ -64,6 +79,21 @@ def prepare_run_dir(path: Path) -> Path:
     return path
 
 
+LIMIT_ENV = "MNIST_MLP_LIMIT"
+
+
+def limit_dataset(dataset):
+    """Test-only: ``MNIST_MLP_LIMIT=N`` trains on the first N training and N test images."""
+    text = os.environ.get(LIMIT_ENV)
+    if not text:
+        return dataset
+    try:
+        n = positive_int(text)
+    except argparse.ArgumentTypeError as exc:
+        raise RunDirError(f"{LIMIT_ENV}: {exc}") from None
+    return type(dataset)(dataset.x_train[:n], dataset.y_train[:n], dataset.x_test[:n], dataset.y_test[:n])
+
+
 def default_run_dir() -> Path:
     return Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
 
@@ -78,7 +108,7 @@ def cmd_data(args) -> int:
     started = time.perf_counter()
     mnist = fetch_mnist(args.data)
     size = mnist.cache_path.stat().st_size if mnist.cache_path.exists() else 0
-    print(f"source:  {mnist.source} ({mnist.path})")
+    print(f"source:  {mnist.source} ({mnist.path or 'downloaded; kept only in the cache'})")
     print(f"cache:   {mnist.cache_path} ({size / 1e6:.1f} MB)")
     for name in ("x_train", "y_train", "x_test", "y_test"):
         array = getattr(mnist, name)
@@ -128,22 +158,25 @@ def _recipe(args):
 def _train_models(args, names: list[str]) -> tuple[Path, dict]:
     from mnist_mlp.compat import BACKEND_CHOICE, backend_name, keras
     from mnist_mlp.data import load_mnist
+    from mnist_mlp.lock import run_lock
     from mnist_mlp.train import Dataset, train_and_evaluate
 
     recipe = _recipe(args)
     out = prepare_run_dir(args.out or default_run_dir())
-    print(f"run folder: {out}  (rerun with --out {out} to resume)", flush=True)
-    print(f"Keras {keras.__version__}, backend {backend_name()} ({BACKEND_CHOICE[1]})", flush=True)
-    dataset = Dataset.from_mnist(load_mnist(args.data))
-    results = {}
-    started = time.perf_counter()
-    for i, name in enumerate(names, start=1):
-        results[name] = train_and_evaluate(name, dataset, recipe, out, label=f"[{i}/{len(names)}] ")
-        print(
-            f"[{i}/{len(names)}] {name}: test accuracy {results[name]['test_accuracy']:.4f} "
-            f"({time.perf_counter() - started:.0f}s so far)",
-            flush=True,
-        )
+    with run_lock(out):
+        print(f"run folder: {out}  (rerun with --out {out} to resume)", flush=True)
+        print(f"Keras {keras.__version__}, backend {backend_name()} ({BACKEND_CHOICE[1]})", flush=True)
+        dataset = limit_dataset(Dataset.from_mnist(load_mnist(args.data)))
+        results = {}
+        started = time.perf_counter()
+        for i, name in enumerate(names, start=1):
+            results[name] = train_and_evaluate(name, dataset, recipe, out, label=f"[{i}/{len(names)}] ",
+                                               restart=args.restart)
+            print(
+                f"[{i}/{len(names)}] {name}: test accuracy {results[name]['test_accuracy']:.4f} "
+                f"({time.perf_counter() - started:.0f}s so far)",
+                flush=True,
+            )
     return out, results
 
 
@@ -258,10 +291,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--epochs", type=positive_int, default=20)
         p.add_argument("--batch-size", type=positive_int, default=128)
         p.add_argument("--learning-rate", type=positive_float, default=0.001)
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--seed", type=seed, default=0, help=f"0 to {MAX_SEED} (default 0)")
         p.add_argument("--steps-per-execution", type=positive_int, default=8,
                        help="training steps per compiled call (speed only; default 8)")
         p.add_argument("--out", type=Path, help="run folder (default runs/<timestamp>); reuse it to resume")
+        p.add_argument("--restart", action="store_true",
+                       help="discard the checkpoints and results in --out of the models trained, start over")
 
     p = sub.add_parser("train", help="train one model with the notebook's recipe")
     p.add_argument("name", type=model_name)
@@ -294,25 +329,66 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Errors the user can fix by freeing space or fixing permissions; the rerun resumes.
+DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def quiet_backends(verbose: bool) -> None:
+    """Keep TensorFlow's C++/absl start-up and XLA lines (CUDA probing, NodeDef attributes) out of
+    the default output; ``-v`` shows them. Must run before TensorFlow or JAX is imported."""
+    if verbose:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    try:
+        import absl.logging  # TensorFlow's Python logger, when installed
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+    except ImportError:
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_backends(args.verbose)
     if args.backend:  # before anything imports Keras, which reads it once
         os.environ["KERAS_BACKEND"] = args.backend
+    try:
+        return _run(args)
+    except BrokenPipeError:  # `mnist-mlp data | head -2`: the reader left; stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + 13  # as if killed by SIGPIPE, what shells report for such a pipe
+
+
+def _run(args) -> int:
     from mnist_mlp.benchcheck import BenchJSONError
+    from mnist_mlp.checkpoint import CheckpointError, ResumeMismatchError
     from mnist_mlp.data import DataError
+    from mnist_mlp.lock import RunFolderBusyError
     from mnist_mlp.models import UnknownModelError
     from mnist_mlp.recipe import RecipeError
     from mnist_mlp.results import ResultError
+    from mnist_mlp.train import TrainingDivergedError
 
     try:
-        return args.func(args)
-    except (DataError, UnknownModelError, RecipeError, ResultError, RunDirError, BenchJSONError) as exc:
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
+        return code
+    except (DataError, UnknownModelError, RecipeError, ResultError, RunDirError, BenchJSONError,
+            CheckpointError, ResumeMismatchError, RunFolderBusyError, TrainingDivergedError) as exc:
         print(f"mnist-mlp: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:
+        if exc.errno not in DISK_ERRNOS:
+            raise
+        print(f"mnist-mlp: error: cannot write {exc.filename}: {exc.strerror}; free space or fix "
+              "permissions, then rerun the same command to resume", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
-        print("mnist-mlp: interrupted; rerun with the same --out to resume", file=sys.stderr)
+        print("mnist-mlp: interrupted; rerun the same command to resume (or add --restart to "
+              "start over)", file=sys.stderr)
         return 130
 
 

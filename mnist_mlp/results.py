@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 SCHEMA_VERSION = 1
@@ -47,16 +48,32 @@ def read_result(path: Path) -> dict:
                 f"{path}: malformed result.json ({key!r} missing or not a {kind.__name__}); "
                 "delete it and retrain that model"
             )
+    validate_values(data, path)
     return data
 
 
-def load_finished(model_dir: Path, recipe) -> dict | None:
-    """The saved result if this model already finished with the same recipe, else None."""
+def validate_values(data: dict, path: Path) -> None:
+    """Raise ResultError unless the accuracies lie in [0, 1] and the losses are finite numbers."""
+    history = data.get("history", {})
+    checks = [("test_accuracy", data.get("test_accuracy"), True), ("test_loss", data.get("test_loss"), False)]
+    for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+        checks += [(f"history.{key}[{i}]", v, "accuracy" in key) for i, v in enumerate(history.get(key, []))]
+    for key, value, is_accuracy in checks:
+        ok = isinstance(value, (int, float)) and math.isfinite(value)
+        if ok and is_accuracy:
+            ok = 0.0 <= value <= 1.0
+        if not ok:
+            wanted = "an accuracy in [0, 1]" if is_accuracy else "a finite number"
+            raise ResultError(
+                f"{path}: malformed result.json ({key} is {value!r}, not {wanted}); "
+                "delete it and retrain that model"
+            )
+
+
+def load_finished(model_dir: Path) -> dict | None:
+    """The saved result if this model finished in ``model_dir``, else None."""
     path = model_dir / "result.json"
-    if not path.is_file():
-        return None
-    result = read_result(path)
-    return result if result["recipe"] == recipe.as_dict() else None
+    return read_result(path) if path.is_file() else None
 
 
 def load_run(run_dir: str | Path) -> dict[str, dict]:
