@@ -83,7 +83,7 @@ LIMIT_ENV = "MNIST_MLP_LIMIT"
 
 
 def limit_dataset(dataset):
-    """Test-only: ``MNIST_MLP_LIMIT=N`` trains on the first N training and N test images."""
+    """Test-only: ``MNIST_MLP_LIMIT=N`` trains on the first N training and N/4 test images."""
     text = os.environ.get(LIMIT_ENV)
     if not text:
         return dataset
@@ -91,7 +91,8 @@ def limit_dataset(dataset):
         n = positive_int(text)
     except argparse.ArgumentTypeError as exc:
         raise RunDirError(f"{LIMIT_ENV}: {exc}") from None
-    return type(dataset)(dataset.x_train[:n], dataset.y_train[:n], dataset.x_test[:n], dataset.y_test[:n])
+    m = max(1, n // 4)
+    return type(dataset)(dataset.x_train[:n], dataset.y_train[:n], dataset.x_test[:m], dataset.y_test[:m])
 
 
 def default_run_dir() -> Path:

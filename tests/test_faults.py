@@ -27,7 +27,7 @@ from mnist_mlp import checkpoint, cli, data, files, lock
 from mnist_mlp.compat import backend_name, keras
 from mnist_mlp.recipe import Recipe
 from mnist_mlp.results import ResultError, validate_values
-from mnist_mlp.train import Dataset, train_and_evaluate
+from mnist_mlp.train import train_and_evaluate
 
 pytestmark = pytest.mark.faults
 
@@ -135,24 +135,19 @@ def tiny_env(tmp_path: Path, backend: str | None = None, limit: int = 2048) -> d
     return env
 
 
-def test_kill_during_a_checkpoint_write_loses_nothing(tmp_path, mnist, capsys):
+def test_kill_during_a_checkpoint_write_loses_nothing(tmp_path, capsys, tiny_cli, reference):
     argv = ["train", MODEL, "--epochs", "3", "--out", str(tmp_path / "run")]
     killed = subprocess.run([sys.executable, "-c", KILL_DURING_SECOND_WRITE, *argv],
-                            env=tiny_env(tmp_path), capture_output=True, text=True, timeout=300)
+                            env=tiny_env(tmp_path), capture_output=True, text=True, timeout=300, check=False)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     folder = tmp_path / "run" / MODEL
     assert checkpoint.read(folder / checkpoint.LATEST).epoch == 0  # the good one survived
     assert any(p.name.startswith(f".{checkpoint.LATEST}.") for p in folder.iterdir())  # the torn temp
 
-    rerun = subprocess.run([sys.executable, "-m", "mnist_mlp", *argv], env=tiny_env(tmp_path),
-                           capture_output=True, text=True, timeout=300)
-    assert rerun.returncode in (0, 1), rerun.stderr  # 1: two epochs of 2,048 images fail the gate
-    assert "resuming after epoch 1/3" in rerun.stdout
-    fresh = subprocess.run([sys.executable, "-m", "mnist_mlp", *argv[:-1], str(tmp_path / "fresh")],
-                           env=tiny_env(tmp_path), capture_output=True, text=True, timeout=300)
-    resumed = json.loads((folder / "result.json").read_text())
-    uninterrupted = json.loads((tmp_path / "fresh" / MODEL / "result.json").read_text())
-    assert fresh.returncode == rerun.returncode and same_numbers(resumed, uninterrupted)
+    status, out, err = run_cli(capsys, *argv)
+    assert status in (0, 1) and err == ""  # 1: three epochs on 2,048 images fail the 20-epoch gate
+    assert "resuming after epoch 1/3" in out
+    assert same_numbers(json.loads((folder / "result.json").read_text()), reference)
     assert sorted(p.name for p in folder.iterdir()) == ["history.csv", "model.keras", "result.json"]
 
 
@@ -170,14 +165,14 @@ def run_cli(capsys, *argv) -> tuple[int, str, str]:
 
 @pytest.fixture
 def tiny_cli(monkeypatch, mnist):
-    monkeypatch.setenv("MNIST_MLP_LIMIT", "2048")
+    monkeypatch.setenv("MNIST_MLP_LIMIT", "2048")  # the 2,048 + 512 images of small_dataset
     monkeypatch.setenv("MNIST_MLP_CACHE", str(mnist.cache_path.parent))
     monkeypatch.delenv("MNIST_MLP_DATA", raising=False)
 
 
 @pytest.mark.parametrize(("code", "when"), [(errno.ENOSPC, "checkpoint"), (errno.EACCES, "result")])
 def test_full_disk_or_no_permission_is_one_line_and_the_rerun_resumes(
-        tmp_path, capsys, monkeypatch, tiny_cli, code, when):
+        tmp_path, capsys, monkeypatch, tiny_cli, reference, code, when):
     run = tmp_path / "run"
     argv = ["train", MODEL, "--epochs", "3", "--out", str(run)]
     target = {"checkpoint": checkpoint.LATEST, "result": "result.json"}[when]
@@ -201,35 +196,31 @@ def test_full_disk_or_no_permission_is_one_line_and_the_rerun_resumes(
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temp file left behind
     assert checkpoint.read(folder / checkpoint.LATEST).epoch == (0 if when == "checkpoint" else 2)
 
-    status, out, err = run_cli(capsys, *argv)
+    status, _, err = run_cli(capsys, *argv)
     assert status in (0, 1) and err == ""
-    fresh_status, _, _ = run_cli(capsys, *argv[:-1], str(tmp_path / "fresh"))
-    resumed = json.loads((folder / "result.json").read_text())
-    uninterrupted = json.loads((tmp_path / "fresh" / MODEL / "result.json").read_text())
-    assert same_numbers(resumed, uninterrupted)
+    assert same_numbers(json.loads((folder / "result.json").read_text()), reference)
 
 
 # --- a resume with another recipe ------------------------------------------------------------
 
 
 def test_resume_with_a_changed_recipe_is_refused_and_restart_starts_over(
-        tmp_path, capsys, tiny_cli, dataset):
+        tmp_path, capsys, tiny_cli, small_dataset):
     run = tmp_path / "run"
-    as_cli_slices = Dataset(*(a[:2048] for a in (dataset.x_train, dataset.y_train, dataset.x_test,
-                                                 dataset.y_test)))  # what MNIST_MLP_LIMIT=2048 trains
-    with pytest.raises(KeyboardInterrupt):
-        train_and_evaluate("arch1_relu", as_cli_slices, RECIPE, run, callbacks=[StopAfterEpoch(0)])
+    with pytest.raises(KeyboardInterrupt):  # small_dataset is what MNIST_MLP_LIMIT=2048 trains on
+        train_and_evaluate("arch1_relu", small_dataset, RECIPE, run, callbacks=[StopAfterEpoch(0)])
     saved = (run / "arch1_relu" / checkpoint.LATEST).read_bytes()
-    status, out, err = run_cli(capsys, "train", "arch1_relu", "--epochs", "3", "--seed", "7",
-                               "--learning-rate", "0.01", "--out", str(run))
+    status, _, err = run_cli(capsys, "train", "arch1_relu", "--epochs", "3", "--seed", "7",
+                             "--learning-rate", "0.01", "--out", str(run))
     assert status == 2 and len(err.strip().splitlines()) == 1, err
     assert "seed 0" in err and "seed 7" in err and "learning_rate 0.001" in err
     assert "learning_rate 0.01" in err and "--restart" in err
     assert (run / "arch1_relu" / checkpoint.LATEST).read_bytes() == saved  # untouched
     assert not (run / "arch1_relu" / "result.json").exists()
 
-    status, out, err = run_cli(capsys, "train", "arch1_relu", "--epochs", "3", "--seed", "7",
-                               "--learning-rate", "0.01", "--out", str(run), "--restart")
+    status, _, err = run_cli(capsys, "train", "arch1_relu", "--epochs", "3", "--seed", "7",
+                             "--learning-rate", "0.01", "--out", str(run), "--restart")
+    assert status in (0, 1) and err == ""
     result = json.loads((run / "arch1_relu" / "result.json").read_text())
     assert result["recipe"]["seed"] == 7 and result["recipe"]["learning_rate"] == 0.01
     assert len(result["history"]["loss"]) == 3 and result["resumed"] is False
@@ -246,7 +237,7 @@ def test_resume_with_a_changed_recipe_is_refused_and_restart_starts_over(
 def test_second_run_on_a_locked_folder_is_one_line(tmp_path, capsys, tiny_cli):
     run = tmp_path / "run"
     with lock.run_lock(run):
-        status, out, err = run_cli(capsys, "train", "softmax", "--epochs", "1", "--out", str(run))
+        status, _, err = run_cli(capsys, "train", "softmax", "--epochs", "1", "--out", str(run))
     assert status == 2 and len(err.strip().splitlines()) == 1
     assert str(run) in err and "another mnist-mlp run" in err
     assert not (run / "softmax").exists()
@@ -280,7 +271,7 @@ def test_one_sigint_stops_training_and_the_next_run_resumes(tmp_path, backend, m
     assert checkpoint.read(run / "arch1_relu" / checkpoint.LATEST).epoch == 0
     assert not (run / "arch1_relu" / "result.json").exists()
 
-    rerun = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    rerun = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert rerun.returncode in (0, 1) and rerun.stderr == ""  # no absl/CUDA/XLA chatter either
     assert "resuming after epoch 1/3" in rerun.stdout and "epoch 2/3" in rerun.stdout
     result = json.loads((run / "arch1_relu" / "result.json").read_text())
@@ -310,9 +301,8 @@ def test_rotten_explicit_npz_is_one_line_exit_2(tmp_path, good_npz, capsys, monk
     bad = tmp_path / "mnist.npz"
     shutil.copyfile(good_npz, bad)
     rot_deflate_stream(bad)
-    with pytest.raises(zlib.error):  # what numpy raises: the reader must turn it into one line
-        with np.load(bad) as npz:
-            [npz[name] for name in npz.files]
+    with pytest.raises(zlib.error), np.load(bad) as npz:  # what numpy raises, the reader reports
+        [npz[name] for name in npz.files]
     status, _, err = run_cli(capsys, "--data", str(bad), "data")
     assert status == 2 and len(err.strip().splitlines()) == 1 and str(bad) in err
     assert not (tmp_path / "cache").exists()
@@ -355,7 +345,7 @@ def test_rotten_cache_is_refetched_and_the_default_output_says_so(tmp_path, good
     env |= {"PYTHONPATH": str(ROOT), "MNIST_MLP_CACHE": str(cache.parent),
             "KERAS_HOME": str(tmp_path / "keras")}
     proc = subprocess.run([sys.executable, "-m", "mnist_mlp", "data"], env=env, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "source:  keras-cache" in proc.stdout
     lines = proc.stderr.strip().splitlines()

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from mnist_mlp import golden, results
+from mnist_mlp import checkpoint, golden, results
 from mnist_mlp.compat import keras
 from mnist_mlp.recipe import NOTEBOOK, Recipe, RecipeError
 from mnist_mlp.train import train_and_evaluate
@@ -16,7 +16,7 @@ SHORT = Recipe(epochs=2, seed=0)
 
 
 class StopAfterEpoch(keras.callbacks.Callback):
-    """Simulates Ctrl-C right after an epoch's backup was written."""
+    """Simulates Ctrl-C right after an epoch's checkpoint was written."""
 
     def __init__(self, epoch: int):
         super().__init__()
@@ -83,15 +83,15 @@ def test_interrupted_run_resumes_where_it_stopped(small_dataset, tmp_path):
         train_and_evaluate("arch1_relu", small_dataset, recipe, tmp_path, callbacks=[StopAfterEpoch(1)])
     folder = tmp_path / "arch1_relu"
     assert not (folder / "result.json").exists()
-    progress = json.loads((folder / "progress.json").read_text())
-    assert sorted(progress["epochs"]) == ["0", "1"]
+    saved = checkpoint.read(folder / checkpoint.LATEST)
+    assert saved.epoch == 1 and sorted(saved.history) == [0, 1]
 
     counter = CountEpochs()
     result = train_and_evaluate("arch1_relu", small_dataset, recipe, tmp_path, callbacks=[counter])
     assert counter.started == [2]  # only the epoch that was left
-    assert result["history"]["loss"][:2] == [progress["epochs"][e]["loss"] for e in ("0", "1")]
-    assert len(result["history"]["loss"]) == 3
-    assert not (folder / "backup").exists() and not (folder / "progress.json").exists()
+    assert result["history"]["loss"][:2] == [saved.history[e]["loss"] for e in (0, 1)]
+    assert len(result["history"]["loss"]) == 3 and result["resumed"] is True
+    assert sorted(p.name for p in folder.iterdir()) == ["history.csv", "model.keras", "result.json"]
 
 
 def test_finished_model_is_not_retrained(small_dataset, tmp_path, capsys):
@@ -102,6 +102,8 @@ def test_finished_model_is_not_retrained(small_dataset, tmp_path, capsys):
     assert counter.started == [] and again == json.loads(json.dumps(first))
     assert (tmp_path / "softmax" / "result.json").stat().st_mtime_ns == stamp
     assert "not retrained" in capsys.readouterr().out
-    # A different recipe in the same folder does retrain.
-    retrained = train_and_evaluate("softmax", small_dataset, Recipe(epochs=1, seed=0), tmp_path)
+    # A different recipe in the same folder is refused; restart=True retrains.
+    with pytest.raises(checkpoint.ResumeMismatchError, match="epochs 2.*epochs 1"):
+        train_and_evaluate("softmax", small_dataset, Recipe(epochs=1, seed=0), tmp_path)
+    retrained = train_and_evaluate("softmax", small_dataset, Recipe(epochs=1, seed=0), tmp_path, restart=True)
     assert len(retrained["history"]["loss"]) == 1
