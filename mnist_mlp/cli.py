@@ -7,6 +7,7 @@ is one line on stderr and exit code 2; a failed accuracy gate is exit code 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import logging
 import math
@@ -279,7 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend", choices=("jax", "tensorflow", "torch"),
         help="Keras 3 backend (else $KERAS_BACKEND, else the fastest installed: jax, tensorflow, torch)",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log where the data came from and more")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log where the data came from, and TensorFlow's/XLA's own log lines")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("data", help="fetch/verify MNIST and print where it came from").set_defaults(func=cmd_data)
@@ -334,29 +336,16 @@ def build_parser() -> argparse.ArgumentParser:
 DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
 
 
-def quiet_backends(verbose: bool) -> None:
-    """Keep TensorFlow's C++/absl start-up and XLA lines (CUDA probing, NodeDef attributes) out of
-    the default output; ``-v`` shows them. Must run before TensorFlow or JAX is imported."""
-    if verbose:
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
-    try:
-        import absl.logging  # TensorFlow's Python logger, when installed
-
-        absl.logging.set_verbosity(absl.logging.ERROR)
-    except ImportError:
-        pass
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    quiet_backends(args.verbose)
     if args.backend:  # before anything imports Keras, which reads it once
         os.environ["KERAS_BACKEND"] = args.backend
+    from mnist_mlp.quiet import native_logs_hidden
+
     try:
-        return _run(args)
+        with contextlib.nullcontext() if args.verbose else native_logs_hidden():
+            return _run(args)
     except BrokenPipeError:  # `mnist-mlp data | head -2`: the reader left; stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
