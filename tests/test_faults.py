@@ -432,8 +432,8 @@ def test_native_log_lines_are_hidden_and_nothing_else():
         b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
         b"I0000 00:00:1795617385.989861   28977 cudart_stub.cc:31] Could not find cuda drivers",
         b"E0000 00:00:1795614645.679086    5649 cuda_platform.cc:52] failed call to cuInit",
-        b"E0000 00:00:1700000000.000000  123 meta_optimizer.cc:966] NodeDef mentions attribute "
-        b"use_unbounded_threadpool which is not in the op definition",
+        (b"E0000 00:00:1700000000.000000  123 meta_optimizer.cc:966] NodeDef mentions attribute "
+         b"use_unbounded_threadpool which is not in the op definition"),
     ]
     kept = [b"F0000 00:00:1700000000.000000  1 a.cc:1] fatal", b"mnist-mlp: error: x",
             b"Traceback (most recent call last):", b"WARNING: something else"]
