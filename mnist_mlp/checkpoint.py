@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_mlp.compat import backend_name, keras
+from mnist_mlp.compat import KERAS_3, backend_name, keras
 from mnist_mlp.files import atomic_path
 
 LATEST = "checkpoint.npz"
@@ -94,7 +94,17 @@ def check_identity(saved: dict, requested: dict, where: Path) -> None:
 
 
 def _model_variables(model) -> list:
-    return list(model.variables)
+    """Keras 3 lists the Dropout seed-generator states among ``model.variables``; Keras 2.15
+    keeps each Dropout's ``tf.random.Generator`` state apart, so it is added here."""
+    variables = list(model.variables)
+    if not KERAS_3:
+        for layer in model.layers:
+            generator = getattr(layer, "_random_generator", None)
+            if generator is not None and hasattr(generator, "_maybe_init"):
+                generator._maybe_init()
+                if getattr(generator, "_generator", None) is not None:
+                    variables.append(generator._generator.state)
+    return variables
 
 
 def _optimizer_variables(optimizer) -> list:

@@ -3,7 +3,8 @@
 TensorFlow prints lines such as ``I0000 ... cudart_stub.cc:31] Could not find cuda drivers`` and
 ``WARNING: All log messages before absl::InitializeLog() is called are written to STDERR`` from C++
 before its own log level (``TF_CPP_MIN_LOG_LEVEL``) applies, and XLA its ``E0000 ... NodeDef
-mentions attribute use_unbounded_threadpool`` line, straight to file descriptor 2. While
+mentions attribute use_unbounded_threadpool`` line, straight to file descriptor 2 (TensorFlow
+2.15: ``2024-01-01 00:00:00.000000: E ... Unable to register cuDNN factory``). While
 ``native_logs_hidden()`` is active, descriptor 2 goes through a pipe whose reader drops exactly
 those lines (glog-format info, warning and error lines) and passes everything else on, in order.
 """
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 
 NATIVE_LOG_LINE = re.compile(
     rb"^(?:[IWE]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [^\]\s]+:\d+\] "
+    rb"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] [^\]\s]+:\d+\] "  # TensorFlow <= 2.15
     rb"|WARNING: All log messages before absl::InitializeLog\(\) is called)"
 )
 
