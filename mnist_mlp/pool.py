@@ -161,12 +161,13 @@ def _dataset(source: DatasetSource):
     return source.load()
 
 
-def _train(task: Task, recipe, source: DatasetSource, callbacks: tuple) -> dict:
+def _train(task: Task, recipe, source: DatasetSource, callbacks: tuple, restart: bool) -> RunResult:
     _events.put((os.getpid(), task))  # synchronous: the parent learns it even if we die next
     from mnist_mlp.train import train_and_evaluate
 
     return train_and_evaluate(task.model, _dataset(source), dataclasses.replace(recipe, seed=task.seed),
-                              task.run_dir, label=task.label, callbacks=list(callbacks))
+                              task.run_dir, label=task.label, callbacks=list(callbacks),
+                              restart=restart)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,10 +241,12 @@ def run(
     callbacks: Sequence = (),
     resume_hint: str = "rerun into the same run folder to resume",
     on_result: Callable[[Task, RunResult], None] | None = None,
-) -> dict[Task, dict]:
+    restart: bool = False,
+) -> dict[Task, RunResult]:
     """Train ``tasks`` on ``min(jobs, len(tasks))`` workers over ``cores`` (default: all usable);
     return each task's result. ``callbacks`` are extra Keras callbacks for every task;
-    ``on_result(task, result)`` is called in the parent as each task finishes."""
+    ``on_result(task, result)`` is called in the parent as each task finishes; ``restart``
+    discards each task's earlier checkpoint and result (``--restart``)."""
     cores = usable_cores() if cores is None else sorted(cores)
     if not tasks:
         return {}
@@ -254,7 +257,7 @@ def run(
     started: dict[int, Task] = {}
     done: dict[Task, dict] = {}
     try:
-        futures = {executor.submit(_train, task, recipe, source, tuple(callbacks)): task
+        futures = {executor.submit(_train, task, recipe, source, tuple(callbacks), restart): task
                    for task in tasks}
         pending = set(futures)
         while pending:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,8 @@ class RunResult:
     environment: Mapping[str, Any]
     train_seconds: float = 0.0
     finished: str = "-"  # ISO 8601, UTC
+    data: Mapping[str, int] | None = None  # train_images, test_images; None: all of MNIST
+    resumed: bool = False  # trained in more than one process (README: resume)
 
     @property
     def seed(self) -> int | None:
@@ -84,6 +87,8 @@ class RunResult:
             "train_seconds": self.train_seconds,
             "environment": dict(self.environment),
             "finished": self.finished,
+            **({"data": dict(self.data)} if self.data is not None else {}),
+            "resumed": self.resumed,
         }
 
     @classmethod
@@ -127,7 +132,11 @@ class RunResult:
         columns.append(numbers(data.get("epoch_seconds"), "epoch_seconds"))
         if len({len(column) for column in columns}) != 1:
             raise bad("history and epoch_seconds differ in length")
-        return cls(
+        data_sizes = data.get("data")
+        if data_sizes is not None and not (isinstance(data_sizes, dict) and all(
+                isinstance(data_sizes.get(k), int) for k in ("train_images", "test_images"))):
+            raise bad("'data' needs whole numbers train_images, test_images")
+        result = cls(
             model=field("model", str),
             params={key: params[key] for key in PARAM_KEYS},
             recipe=recipe,
@@ -138,7 +147,11 @@ class RunResult:
             environment=field("environment", dict),
             train_seconds=field("train_seconds", float, required=False, default=0.0),
             finished=field("finished", str, required=False, default="-"),
+            data=data_sizes,
+            resumed=field("resumed", bool, required=False, default=False),
         )
+        validate_values(result, path)
+        return result
 
 
 def read_json(path: Path, what: str) -> dict:
@@ -158,13 +171,26 @@ def read_result(path: Path) -> RunResult:
     return RunResult.from_json(read_json(path, "result.json"), path)
 
 
-def load_finished(model_dir: Path, recipe: Recipe) -> RunResult | None:
-    """The saved result if this model already finished with the same recipe, else None."""
+def validate_values(result: RunResult, path: str | Path) -> None:
+    """Raise ResultError unless the accuracies lie in [0, 1] and the losses are finite numbers."""
+    checks = [("test_accuracy", result.test_accuracy, True), ("test_loss", result.test_loss, False)]
+    for key in HISTORY_KEYS:
+        checks += [(f"history.{key}[{i}]", v, "accuracy" in key) for i, v in enumerate(result.metric(key))]
+    for key, value, is_accuracy in checks:
+        ok = math.isfinite(value) and (0.0 <= value <= 1.0 if is_accuracy else True)
+        if not ok:
+            wanted = "an accuracy in [0, 1]" if is_accuracy else "a finite number"
+            raise ResultError(
+                f"{path}: malformed result.json ({key} is {value!r}, not {wanted}); "
+                "delete it and retrain that model"
+            )
+
+
+def load_finished(model_dir: Path) -> RunResult | None:
+    """The saved result if this model finished in ``model_dir``, else None (the caller checks
+    that it is the same run: train.py's identity check)."""
     path = model_dir / "result.json"
-    if not path.is_file():
-        return None
-    result = read_result(path)
-    return result if result.recipe == recipe else None
+    return read_result(path) if path.is_file() else None
 
 
 def load_run(run_dir: str | Path) -> dict[str, RunResult]:

@@ -3,7 +3,8 @@
 ``train_and_evaluate(name, dataset, recipe, run_dir)`` is the one entry point: it compiles the
 model the notebook's way, fits with the test set as validation data, evaluates, and writes
 ``<run_dir>/<name>/`` = ``result.json``, ``history.csv`` and ``model.keras`` (each atomically).
-Interrupted runs resume from Keras's ``BackupAndRestore`` checkpoint; finished ones are reused.
+Interrupted runs resume from the last epoch's checkpoint (``mnist_mlp.checkpoint``), bit for bit
+as if never stopped; finished ones are reused.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import shutil
+import math
 import statistics
 import time
 from datetime import datetime, timezone
@@ -19,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_mlp import models, results
+from mnist_mlp import checkpoint, models, results
 from mnist_mlp.compat import compile_options, keras, seed_everything, versions
 from mnist_mlp.files import atomic_path, write_json, write_text
+from mnist_mlp.interrupt import StopOnInterrupt, sigint_stops_training
 from mnist_mlp.preprocess import preprocess
 from mnist_mlp.recipe import NOTEBOOK, Recipe
 from mnist_mlp.results import HISTORY_KEYS
@@ -43,19 +45,15 @@ class Dataset:
 
 
 class EpochRecorder(keras.callbacks.Callback):
-    """Persists each finished epoch's metrics and timings to ``progress.json`` (atomically), so a
-    resumed run still reports every epoch, not only those after the restart."""
+    """Records each finished epoch's metrics and timings (``epochs``, keyed by 0-based epoch), so a
+    resumed run still reports every epoch; the checkpoint carries them across a restart."""
 
-    def __init__(self, path: Path, total_epochs: int, steps_per_epoch: int, announce):
+    def __init__(self, total_epochs: int, steps_per_epoch: int, announce, epochs: dict | None = None):
         super().__init__()
-        self.path = path
         self.total_epochs = total_epochs
         self.steps_per_epoch = steps_per_epoch
         self.announce = announce
-        self.epochs: dict[int, dict] = {}
-        if path.is_file():
-            saved = results.read_json(path, "progress")
-            self.epochs = {int(k): v for k, v in saved["epochs"].items()}
+        self.epochs: dict[int, dict] = dict(epochs or {})
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = self._validation_start = time.perf_counter()
@@ -68,11 +66,14 @@ class EpochRecorder(keras.callbacks.Callback):
         record = {key: float(logs[key]) for key in HISTORY_KEYS}
         record["seconds"] = end - self._start
         record["step_ms"] = (self._validation_start - self._start) * 1000 / self.steps_per_epoch
-        # Keep only epochs before this one: a restart redoes the epoch it was killed in.
+        # Keep only epochs before this one: a restart redoes the epoch it was stopped in.
         self.epochs = {e: r for e, r in self.epochs.items() if e < epoch}
         self.epochs[epoch] = record
-        write_json(self.path, {"epochs": self.epochs})
         self.announce(epoch + 1, self.total_epochs, record)
+
+
+class TrainingDivergedError(ValueError):
+    """The loss became NaN or infinite: the recipe cannot train this model."""
 
 
 def compile_model(model, recipe: Recipe):
@@ -109,41 +110,60 @@ def train_and_evaluate(
     run_dir: str | Path = "runs/latest",
     label: str = "",
     callbacks: list | None = None,
+    restart: bool = False,
 ) -> results.RunResult:
     """Train ``name`` with ``recipe`` on ``dataset``; return (and write) its result.
 
-    ``callbacks`` are extra Keras callbacks, run after the epoch recorder and the backup.
+    A checkpoint of the same run in ``run_dir`` is resumed, a finished result reused; one of
+    another recipe, data, backend or Keras is refused (``ResumeMismatchError``) unless
+    ``restart`` discards it. ``callbacks`` are extra Keras callbacks, run after the checkpoint.
     """
     spec = models.get_spec(name)
     out = Path(run_dir) / name
-    done = results.load_finished(out, recipe)
+    ident = checkpoint.identity(spec, recipe, dataset)
+    if restart:
+        _discard(out)
+    done = results.load_finished(out)
     if done is not None:
+        checkpoint.check_identity(checkpoint.result_identity(done), ident, out)
         print(f"{label}{name}: finished earlier in {out}, not retrained", flush=True)
         return done
 
     if recipe.seed is not None:
         seed_everything(recipe.seed)
     model = compile_model(models.build_model(spec.name), recipe)
+    saved = checkpoint.load_latest(out, lambda line: print(f"{label}{name}: {line}", flush=True))
+    if saved is not None:
+        checkpoint.check_identity(saved.identity, ident, out)
+        checkpoint.restore(model, saved)
+        print(f"{label}{name}: resuming after epoch {saved.epoch + 1}/{recipe.epochs}", flush=True)
+    first_epoch = 0 if saved is None else saved.epoch + 1
     steps = -(-len(dataset.x_train) // recipe.batch_size)
-    recorder = EpochRecorder(out / "progress.json", recipe.epochs, steps, _print_epoch(f"{label}{name}"))
-    backup_dir = out / "backup"
+    recorder = EpochRecorder(recipe.epochs, steps, _print_epoch(f"{label}{name}"),
+                             saved.history if saved else None)
     started = time.perf_counter()
-    model.fit(
-        dataset.x_train,
-        dataset.y_train,
-        batch_size=recipe.batch_size,
-        epochs=recipe.epochs,
-        shuffle=True,
-        validation_data=(dataset.x_test, dataset.y_test),
-        verbose=0,
-        callbacks=[recorder, keras.callbacks.BackupAndRestore(str(backup_dir)), *(callbacks or [])],
-    )
+    if first_epoch < recipe.epochs:
+        out.mkdir(parents=True, exist_ok=True)
+        with sigint_stops_training():
+            model.fit(
+                dataset.x_train,
+                dataset.y_train,
+                batch_size=recipe.batch_size,
+                epochs=recipe.epochs,
+                initial_epoch=first_epoch,
+                shuffle=True,
+                validation_data=(dataset.x_test, dataset.y_test),
+                verbose=0,
+                callbacks=[recorder, checkpoint.EpochCheckpoint(out, ident, lambda: recorder.epochs, saved),
+                           StopOnInterrupt(), *(callbacks or [])],
+            )
     train_seconds = time.perf_counter() - started
     test_loss, test_accuracy = model.evaluate(
         dataset.x_test, dataset.y_test, batch_size=recipe.batch_size, verbose=0
     )
 
     epochs = [recorder.epochs[e] for e in sorted(recorder.epochs)]
+    _check_finite(name, recipe, epochs, test_loss)
     result = results.RunResult(
         model=name,
         params=models.param_totals(model),
@@ -159,14 +179,33 @@ def train_and_evaluate(
         environment=versions(),
         train_seconds=train_seconds,
         finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        data={"train_images": ident["train_images"], "test_images": ident["test_images"]},
+        resumed=saved is not None,
     )
     with atomic_path(out / "model.keras", suffix=".keras") as tmp:
         model.save(tmp)
     write_text(out / "history.csv", history_csv(result))
     write_json(out / "result.json", result.to_json())  # last: its presence means "finished"
-    shutil.rmtree(backup_dir, ignore_errors=True)
-    (out / "progress.json").unlink(missing_ok=True)
+    checkpoint.discard(out)
     return result
+
+
+def _discard(out: Path) -> None:
+    """``--restart``: forget this model's checkpoints and finished files."""
+    checkpoint.discard(out)
+    for name in ("result.json", "history.csv", "model.keras"):
+        (out / name).unlink(missing_ok=True)
+
+
+def _check_finite(name: str, recipe: Recipe, epochs: list[dict], test_loss: float) -> None:
+    for i, record in enumerate(epochs, start=1):
+        if not all(math.isfinite(record[key]) for key in HISTORY_KEYS):
+            raise TrainingDivergedError(
+                f"{name}: the loss became {record['loss']} in epoch {i} with learning rate "
+                f"{recipe.learning_rate}; choose a smaller --learning-rate (and --restart)"
+            )
+    if not math.isfinite(test_loss):
+        raise TrainingDivergedError(f"{name}: the test loss is {test_loss}; choose a smaller --learning-rate")
 
 
 def history_csv(result: results.RunResult) -> str:

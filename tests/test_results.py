@@ -27,8 +27,8 @@ def test_json_keys_and_layout(result):
     data = result.to_json()
     assert list(data) == ["schema", "model", "params", "recipe", "seed", "history", "test_loss",
                           "test_accuracy", "epoch_seconds", "step_ms", "train_seconds",
-                          "environment", "finished"]
-    assert data["schema"] == 1 and data["seed"] == 0
+                          "environment", "finished", "resumed"]
+    assert data["schema"] == 1 and data["resumed"] is False and "data" not in data and data["seed"] == 0
     assert data["recipe"] == {"epochs": 3, "batch_size": 128, "learning_rate": 0.001, "seed": 0,
                               "steps_per_execution": 8, "jit_compile": "auto"}
     assert data["history"]["val_accuracy"] == [e.val_accuracy for e in result.epochs]

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from mnist_mlp import golden, results
+from mnist_mlp import checkpoint, golden, results
 from mnist_mlp.compat import keras
 from mnist_mlp.recipe import NOTEBOOK, Recipe, RecipeError
 from mnist_mlp.train import train_and_evaluate
@@ -16,7 +16,7 @@ SHORT = Recipe(epochs=2, seed=0)
 
 
 class StopAfterEpoch(keras.callbacks.Callback):
-    """Simulates Ctrl-C right after an epoch's backup was written."""
+    """Simulates Ctrl-C right after an epoch's checkpoint was written."""
 
     def __init__(self, epoch: int):
         super().__init__()
@@ -54,13 +54,14 @@ def test_result_schema_and_files(small_dataset, tmp_path):
     raw = json.loads((folder / "result.json").read_text())
     assert list(raw) == ["schema", "model", "params", "recipe", "seed", "history", "test_loss",
                          "test_accuracy", "epoch_seconds", "step_ms", "train_seconds",
-                         "environment", "finished"]  # the keys every result.json has had
+                         "environment", "finished", "data", "resumed"]  # the keys every result.json has had, then the resume record
     assert list(raw["history"]) == ["loss", "accuracy", "val_loss", "val_accuracy"]
     saved = results.read_result(folder / "result.json")
     assert saved == result
     assert saved.params == {"total": 534910, "trainable": 533510, "non_trainable": 1400}
     assert len(saved.epochs) == 2 and saved.step_ms > 0
     assert raw["seed"] == saved.seed == 0 and saved.recipe.batch_size == 128
+    assert raw["data"] == {"train_images": 2048, "test_images": 512} and raw["resumed"] is False
     assert {"python", "tensorflow", "keras", "backend", "cpu"} <= saved.environment.keys()
     assert 0.5 < saved.test_accuracy <= 1.0
     # The test set is the validation set, so the last val_accuracy is the test accuracy.
@@ -87,15 +88,15 @@ def test_interrupted_run_resumes_where_it_stopped(small_dataset, tmp_path):
         train_and_evaluate("arch1_relu", small_dataset, recipe, tmp_path, callbacks=[StopAfterEpoch(1)])
     folder = tmp_path / "arch1_relu"
     assert not (folder / "result.json").exists()
-    progress = json.loads((folder / "progress.json").read_text())
-    assert sorted(progress["epochs"]) == ["0", "1"]
+    saved = checkpoint.read(folder / checkpoint.LATEST)
+    assert saved.epoch == 1 and sorted(saved.history) == [0, 1]
 
     counter = CountEpochs()
     result = train_and_evaluate("arch1_relu", small_dataset, recipe, tmp_path, callbacks=[counter])
     assert counter.started == [2]  # only the epoch that was left
-    assert result.metric("loss")[:2] == [progress["epochs"][e]["loss"] for e in ("0", "1")]
-    assert len(result.epochs) == 3
-    assert not (folder / "backup").exists() and not (folder / "progress.json").exists()
+    assert result.metric("loss")[:2] == [saved.history[e]["loss"] for e in (0, 1)]
+    assert len(result.epochs) == 3 and result.resumed is True
+    assert sorted(p.name for p in folder.iterdir()) == ["history.csv", "model.keras", "result.json"]
 
 
 def test_finished_model_is_not_retrained(small_dataset, tmp_path, capsys):
@@ -106,6 +107,8 @@ def test_finished_model_is_not_retrained(small_dataset, tmp_path, capsys):
     assert counter.started == [] and again == first
     assert (tmp_path / "softmax" / "result.json").stat().st_mtime_ns == stamp
     assert "not retrained" in capsys.readouterr().out
-    # A different recipe in the same folder does retrain.
-    retrained = train_and_evaluate("softmax", small_dataset, Recipe(epochs=1, seed=0), tmp_path)
+    # A different recipe in the same folder is refused; restart=True retrains.
+    with pytest.raises(checkpoint.ResumeMismatchError, match="epochs 2.*epochs 1"):
+        train_and_evaluate("softmax", small_dataset, Recipe(epochs=1, seed=0), tmp_path)
+    retrained = train_and_evaluate("softmax", small_dataset, Recipe(epochs=1, seed=0), tmp_path, restart=True)
     assert len(retrained.epochs) == 1

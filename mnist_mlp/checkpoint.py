@@ -1,0 +1,271 @@
+"""Crash-safe training checkpoints: everything a resumed run needs, in one verified file.
+
+After every epoch, ``EpochCheckpoint`` writes ``<model dir>/checkpoint.npz``: the model's variables
+(weights, BatchNorm statistics, Dropout seed-generator states), the optimizer's variables, the
+epoch, the per-epoch history, the global RNG states (Python, NumPy, PyTorch) and the run's
+identity (model, recipe, data, backend, Keras). The file is a header line with the SHA-256 of
+the npz payload that follows; it is written to a temporary file, fsynced and renamed, and the
+checkpoint it replaces is kept as ``checkpoint.prev.npz``. ``load_latest`` verifies the digest,
+falls back to the previous checkpoint when the latest is damaged, and never loads partial weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from mnist_mlp.compat import KERAS_3, backend_name, keras
+from mnist_mlp.files import atomic_path
+from mnist_mlp.results import RunResult
+
+LATEST = "checkpoint.npz"
+PREVIOUS = "checkpoint.prev.npz"
+MAGIC = b"mnist_mlp checkpoint 1 sha256="
+
+
+class CheckpointError(Exception):
+    """A checkpoint file that is damaged or does not fit the model; the message names the file."""
+
+
+class ResumeMismatchError(ValueError):
+    """A run folder holds another recipe's run; the message names both and the way out."""
+
+
+@dataclasses.dataclass
+class Checkpoint:
+    epoch: int  # the last finished epoch, 0-based
+    identity: dict
+    history: dict[int, dict]
+    arrays: dict[str, np.ndarray]
+    rng: dict
+
+
+def identity(spec, recipe, dataset) -> dict:
+    """What must be equal for a checkpoint or a result to belong to the requested run."""
+    return {
+        "model": f"{spec.name} {spec.layer_summary}",
+        **recipe.as_dict(),
+        "train_images": len(dataset.x_train),
+        "test_images": len(dataset.x_test),
+        "backend": backend_name(),
+        "keras": keras.__version__,
+    }
+
+
+def result_identity(result: RunResult) -> dict:
+    """The identity of a finished result (results written before ``data`` was recorded were
+    trained on all of MNIST)."""
+    from mnist_mlp.models import REGISTRY
+
+    spec = REGISTRY.get(result.model)
+    images = result.data or {"train_images": 60000, "test_images": 10000}
+    return {
+        "model": f"{result.model} {spec.layer_summary if spec else '?'}",
+        **result.recipe.as_dict(),
+        **images,
+        "backend": result.backend,
+        "keras": result.environment.get("keras"),
+    }
+
+
+def check_identity(saved: dict, requested: dict, where: Path) -> None:
+    """Raise ResumeMismatchError naming every field where ``saved`` and ``requested`` differ."""
+    keys = [k for k in requested if saved.get(k) != requested[k]]
+    if keys:
+        def describe(values):
+            return ", ".join(f"{k} {values.get(k)}" for k in keys)
+
+        raise ResumeMismatchError(
+            f"{where} holds a run with {describe(saved)}; this run asks for {describe(requested)}: "
+            "rerun with the saved options to resume it, or add --restart to discard it"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# What is saved
+
+
+def _model_variables(model) -> list:
+    """Keras 3 lists the Dropout seed-generator states among ``model.variables``; Keras 2.15
+    keeps each Dropout's ``tf.random.Generator`` state apart, so it is added here."""
+    variables = list(model.variables)
+    if not KERAS_3:
+        for layer in model.layers:
+            generator = getattr(layer, "_random_generator", None)
+            if generator is not None and hasattr(generator, "_maybe_init"):
+                generator._maybe_init()
+                if getattr(generator, "_generator", None) is not None:
+                    variables.append(generator._generator.state)
+    return variables
+
+
+def _optimizer_variables(optimizer) -> list:
+    variables = optimizer.variables
+    return list(variables() if callable(variables) else variables)  # Keras 2.15: a method
+
+
+def _rng_state() -> tuple[dict, dict[str, np.ndarray]]:
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    version, state, gauss = random.getstate()
+    meta = {"numpy": [name, int(pos), int(has_gauss), float(cached)],
+            "python": [version, list(state), gauss]}
+    arrays = {"rng/numpy": np.asarray(keys)}
+    if backend_name() == "torch":
+        import torch
+
+        arrays["rng/torch"] = torch.get_rng_state().numpy()
+    return meta, arrays
+
+
+def _restore_rng(meta: dict, arrays: dict[str, np.ndarray]) -> None:
+    name, pos, has_gauss, cached = meta["numpy"]
+    np.random.set_state((name, arrays["rng/numpy"], pos, has_gauss, cached))
+    version, state, gauss = meta["python"]
+    random.setstate((version, tuple(state), gauss))
+    if "rng/torch" in arrays:
+        import torch
+
+        torch.set_rng_state(torch.from_numpy(arrays["rng/torch"].copy()))
+
+
+def encode(model, epoch: int, ident: dict, history: dict[int, dict]) -> bytes:
+    """The checkpoint file's bytes: header with the payload's SHA-256, then an npz payload."""
+    from mnist_mlp.compat import to_numpy
+
+    rng_meta, arrays = _rng_state()
+    for i, v in enumerate(_model_variables(model)):
+        arrays[f"model/{i}"] = to_numpy(v)
+    for i, v in enumerate(_optimizer_variables(model.optimizer)):
+        arrays[f"optimizer/{i}"] = to_numpy(v)
+    meta = {"epoch": epoch, "identity": ident, "rng": rng_meta,
+            "history": {str(k): v for k, v in history.items()}}
+    arrays["meta"] = np.frombuffer(json.dumps(meta, allow_nan=False).encode(), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    payload = buffer.getvalue()
+    return MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+
+
+def _write_all(fd: int, payload: bytes) -> None:
+    view = memoryview(payload)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def write(folder: Path, payload: bytes) -> None:
+    """Write ``payload`` as the latest checkpoint; the one it replaces becomes the previous."""
+    target = folder / LATEST
+    with atomic_path(target) as tmp:
+        fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC)
+        try:
+            _write_all(fd, payload)
+        finally:
+            os.close(fd)
+        if target.exists():
+            _keep_previous(target, folder / PREVIOUS)
+
+
+def _keep_previous(target: Path, previous: Path) -> None:
+    """Make ``previous`` a copy of ``target`` while ``target`` itself stays in place."""
+    with atomic_path(previous) as tmp:
+        tmp.unlink()
+        try:
+            os.link(target, tmp)
+        except OSError:  # a filesystem without hard links
+            shutil.copyfile(target, tmp)
+
+
+def read(path: Path) -> Checkpoint:
+    """A verified checkpoint, or CheckpointError naming ``path`` and what is wrong with it."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"{path}: unreadable ({exc.strerror})") from None
+    header, _, payload = raw.partition(b"\n")
+    if not header.startswith(MAGIC):
+        raise CheckpointError(f"{path}: not an mnist_mlp checkpoint")
+    if hashlib.sha256(payload).hexdigest().encode() != header[len(MAGIC):]:
+        raise CheckpointError(f"{path}: damaged (SHA-256 does not match its header)")
+    with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    meta = json.loads(arrays.pop("meta").tobytes())
+    return Checkpoint(
+        epoch=meta["epoch"], identity=meta["identity"], rng=meta["rng"], arrays=arrays,
+        history={int(k): v for k, v in meta["history"].items()},
+    )
+
+
+def load_latest(folder: Path, say) -> Checkpoint | None:
+    """The newest verified checkpoint in ``folder`` (latest, else previous), else None.
+
+    Each damaged file is reported through ``say`` in one line and left for the next write to
+    replace; a run whose checkpoints are all damaged starts over.
+    """
+    damaged = False
+    for name in (LATEST, PREVIOUS):
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            return read(path)
+        except CheckpointError as exc:
+            damaged = True
+            say(f"checkpoint {exc}; trying the previous one" if name == LATEST
+                else f"checkpoint {exc}")
+    if damaged:
+        say(f"no intact checkpoint in {folder}: starting over from epoch 1")
+    return None
+
+
+def restore(model, saved: Checkpoint) -> None:
+    """Put the model's and its optimizer's variables back where the checkpoint left them (the
+    global RNGs follow in ``EpochCheckpoint.on_train_begin``)."""
+    model.optimizer.build(model.trainable_variables)
+    for prefix, variables in (("model", _model_variables(model)),
+                              ("optimizer", _optimizer_variables(model.optimizer))):
+        count = sum(1 for k in saved.arrays if k.startswith(prefix + "/"))
+        if count != len(variables):
+            raise CheckpointError(f"checkpoint has {count} {prefix} variables, the model {len(variables)}")
+        for i, variable in enumerate(variables):
+            value = saved.arrays[f"{prefix}/{i}"]
+            if tuple(value.shape) != tuple(variable.shape):
+                raise CheckpointError(f"checkpoint {prefix} variable {i} has shape {value.shape}")
+            variable.assign(value)
+
+
+def discard(folder: Path) -> None:
+    """Remove the checkpoints and any temporary file a killed write left behind."""
+    for path in folder.glob("*"):
+        if path.name in (LATEST, PREVIOUS) or path.name.startswith((f".{LATEST}.", f".{PREVIOUS}.")):
+            path.unlink(missing_ok=True)
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Writes a checkpoint at every epoch end; ``history()`` gives the epochs recorded so far.
+
+    With ``resume``, the global RNG states are restored at train begin: ``fit`` draws a shuffle
+    (NumPy on JAX, PyTorch's generator on torch) while it builds the model's metrics before
+    that, so restoring them earlier would shift every later epoch's order by one.
+    """
+
+    def __init__(self, folder: Path, ident: dict, history, resume: Checkpoint | None = None):
+        super().__init__()
+        self.folder = folder
+        self.identity = ident
+        self.history = history
+        self.resume = resume
+
+    def on_train_begin(self, logs=None):
+        if self.resume is not None:
+            _restore_rng(self.resume.rng, self.resume.arrays)
+
+    def on_epoch_end(self, epoch, logs=None):
+        write(self.folder, encode(self.model, epoch, self.identity, self.history()))
