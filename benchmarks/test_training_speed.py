@@ -39,6 +39,8 @@ EPOCH_MODEL, EPOCH_ROUNDS = "arch1_relu", 5
 # A step may beat its floor by this much before the suite calls the floor wrong: the peak and
 # the bandwidth are best-of measurements, the step a median, so only noise can put it below.
 FLOOR_NOISE = 0.9
+# CPU time over wall time may exceed the CPU count by clock-tick rounding only.
+CPU_PER_WALL_SLACK = 1.05
 
 
 def measure(benchmark, run, kind: str, name: str, environment: dict, medians: dict,
@@ -56,11 +58,13 @@ def measure(benchmark, run, kind: str, name: str, environment: dict, medians: di
                                 cpu_per_wall=round(meter.result.cpu_per_wall, 3),
                                 thread_ticks=list(meter.result.ticks[:8]))
     assert running_on == environment["cpus"], "the process left its declared CPU set"
-    # The two sides of step/floor must run on the set; fit and train_on_batch may add an input
-    # or dispatch thread beside the compute (recorded; bench-check lists it).
-    assert kind not in ("step", "blas_reference") or meter.result.count <= len(running_on), (
-        f"{kind} {name}: {meter.result.count} threads burned CPU on {len(running_on)} cpus "
-        f"(ticks {meter.result.ticks[:8]}): a pool ignores the affinity")
+    # The two sides of step/floor use no more CPU than their set: the pin is what guarantees it,
+    # this checks it. More busy threads than cores (a dispatch or input thread sharing the core)
+    # is recorded and bench-check lists it; it is no extra hardware.
+    assert kind not in ("step", "blas_reference") or \
+        meter.result.cpu_per_wall <= len(running_on) * CPU_PER_WALL_SLACK, (
+        f"{kind} {name}: {meter.result.cpu_per_wall:.2f} cores busy on {len(running_on)} cpus "
+        f"(ticks {meter.result.ticks[:8]}): the process ran beyond its CPU set")
     median = benchmark.stats.stats.median if benchmark.stats else None
     medians[kind, name] = median
     return median

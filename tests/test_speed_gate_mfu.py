@@ -57,9 +57,10 @@ def test_slow_epoch_fails():
     assert rows_by_model(run(epoch_s=469 * 3e-3))["arch1_relu/epoch"].verdict == "FAIL"  # 0.083
 
 
-def test_more_busy_threads_than_cpus_fails_and_is_flagged():
+def test_more_busy_threads_than_cpus_is_flagged_not_failed():
     bench = run(busy=2)
-    assert rows_by_model(bench)["arch1_relu"].verdict == "FAIL"
+    row = rows_by_model(bench)["arch1_relu"]
+    assert row.too_many_threads and row.verdict == "PASS"
     assert speed.thread_flags(bench) == ["test_step[arch1_relu]: 2 busy threads on cpus [0]"]
     assert speed.thread_flags(run()) == []
 
@@ -142,12 +143,12 @@ def test_cli_exit_1_names_the_model_below_its_minimum(tmp_path, capsys):
     assert [m for m, v in verdicts(out).items() if v != "PASS"] == ["arch2_relu"]
 
 
-def test_cli_exit_1_and_a_flag_for_too_many_busy_threads(tmp_path, capsys):
+def test_cli_flags_too_many_busy_threads_without_failing(tmp_path, capsys):
     bench = golden_run(1.1)
     bench["benchmarks"][0]["extra_info"]["busy_threads"] = 2
     code, out = bench_check(tmp_path, capsys, bench)
-    assert code == 1 and "more busy threads than cpus: test_step[arch1_relu]" in out
-    assert verdicts(out)["arch1_relu"] == "FAIL"
+    assert code == 0 and "more busy threads than cpus: test_step[arch1_relu]" in out
+    assert verdicts(out)["arch1_relu"] == "PASS"
 
 
 def test_bench_calibrate_writes_one_backends_section_and_keeps_the_others(tmp_path, capsys):

