@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import make_result
+from keras_callbacks import StopAfterEpoch
 
 from mnist_mlp import checkpoint, cli, data, files, lock
-from mnist_mlp.compat import KERAS_3, backend_name, keras
+from mnist_mlp.compat import KERAS_3, backend_name
 from mnist_mlp.recipe import Recipe
 from mnist_mlp.results import ResultError, RunResult
 from mnist_mlp.train import train_and_evaluate
@@ -37,16 +38,6 @@ RECIPE = Recipe(epochs=3, seed=0)
 MODEL = "arch1_bn_dropout"  # BatchNorm and Dropout: weights, moving stats and dropout RNG all resume
 
 
-class StopAfterEpoch(keras.callbacks.Callback):
-    """Ctrl-C right after epoch ``epoch`` (0-based) was checkpointed."""
-
-    def __init__(self, epoch: int):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt
 
 
 def flip_byte(path: Path, offset: int) -> None:

@@ -20,6 +20,7 @@ import types
 from pathlib import Path
 
 import pytest
+from keras_callbacks import CountEpochs
 
 from mnist_mlp import cli, pool, results
 from mnist_mlp.compat import keras
@@ -52,13 +53,6 @@ class DieAfterEpoch(keras.callbacks.Callback):
         os._exit(3)
 
 
-class CountEpochs(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.started = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.started.append(epoch)
 
 
 # ---------------------------------------------------------------------------------------------

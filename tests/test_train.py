@@ -6,6 +6,7 @@ import csv
 import json
 
 import pytest
+from keras_callbacks import CountEpochs, StopAfterEpoch
 
 from mnist_mlp import checkpoint, golden, results
 from mnist_mlp.compat import keras
@@ -15,25 +16,8 @@ from mnist_mlp.train import train_and_evaluate
 SHORT = Recipe(epochs=2, seed=0)
 
 
-class StopAfterEpoch(keras.callbacks.Callback):
-    """Simulates Ctrl-C right after an epoch's checkpoint was written."""
-
-    def __init__(self, epoch: int):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt
 
 
-class CountEpochs(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.started = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.started.append(epoch)
 
 
 def test_notebook_recipe_is_the_default():

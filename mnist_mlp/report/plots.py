@@ -247,6 +247,17 @@ def _per_env_offsets(envs: list[str]) -> dict[str, float]:
     return {env: (i - (len(envs) - 1) / 2) * step for i, env in enumerate(envs)}
 
 
+def _save_per_model(fig: Figure, ax, matrix, ylabel: str, title: str, target) -> Figure:
+    """Label a models-on-x, percent-on-y matrix figure, with the envs' legend outside; save it."""
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+    ax.set_xticks(range(len(matrix.models)), matrix.models, rotation=20, ha="right")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, axis="y", alpha=0.4)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return save(fig, target)
+
+
 def plot_matrix_accuracy(matrix, target: str | os.PathLike) -> Figure:
     """Test accuracy per model and env: the mean over seeds with every seed's value as a dot."""
     fig = _figure(MATRIX_SIZE)
@@ -264,13 +275,8 @@ def plot_matrix_accuracy(matrix, target: str | os.PathLike) -> Figure:
             seeds_y += list(cell.accuracies)
         (line,) = ax.plot(xs, means, "_", markersize=14, markeredgewidth=2.5, label=env)
         ax.plot(seeds_x, seeds_y, ".", color=line.get_color(), alpha=0.7)
-    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
-    ax.set_xticks(range(len(matrix.models)), matrix.models, rotation=20, ha="right")
-    ax.set_ylabel("test accuracy (bar: mean over seeds, dots: seeds)")
-    ax.set_title("Final test accuracy per env")
-    ax.grid(True, axis="y", alpha=0.4)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return save(fig, target)
+    return _save_per_model(fig, ax, matrix, "test accuracy (bar: mean over seeds, dots: seeds)",
+                           "Final test accuracy per env", target)
 
 
 def plot_matrix_mfu(matrix, target: str | os.PathLike) -> Figure:
@@ -284,10 +290,5 @@ def plot_matrix_mfu(matrix, target: str | os.PathLike) -> Figure:
                   if (cell := matrix.cells.get((model, env))) and cell.step and cell.step.mfu]
         if points:
             ax.bar([x for x, _ in points], [m for _, m in points], width, label=env)
-    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
-    ax.set_xticks(range(len(matrix.models)), matrix.models, rotation=20, ha="right")
-    ax.set_ylabel("MFU (step FLOPs / step time / measured peak)")
-    ax.set_title("Training-step MFU per env")
-    ax.grid(True, axis="y", alpha=0.4)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return save(fig, target)
+    return _save_per_model(fig, ax, matrix, "MFU (step FLOPs / step time / measured peak)",
+                           "Training-step MFU per env", target)
