@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from mnist_mlp import models
-from mnist_mlp.compat import to_numpy
+from mnist_mlp.compat import KERAS_3, to_numpy
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "injected.py"
 
@@ -31,6 +31,8 @@ def test_extra_product_is_sized_to_the_share_of_step_flops(injected):
     assert injected.extra_width(models.get_spec("arch3_relu"), 128, 10.0) == 784  # capped
 
 
+@pytest.mark.skipif(not KERAS_3, reason="the A/B's injected variant is built for the Keras 3 "
+                    "backends the A/B measures (JAX); Keras 2.15 layers cannot take it")
 def test_slowed_variant_predicts_the_same_and_trains_the_same_weights(injected):
     base = models.build_model("arch1_relu", seed=0)
     x = np.random.default_rng(0).random((4, 784), dtype=np.float32)

@@ -96,6 +96,5 @@ def test_not_an_object_is_a_result_error():
 def test_read_result_and_load_finished(tmp_path, result, write_run):
     write_run(tmp_path, [result])
     assert read_result(tmp_path / "arch1_relu" / "result.json") == result
-    assert load_finished(tmp_path / "arch1_relu", Recipe(epochs=3, seed=0)) == result
-    assert load_finished(tmp_path / "arch1_relu", Recipe(epochs=3, seed=1)) is None
-    assert load_finished(tmp_path / "softmax", Recipe(epochs=3, seed=0)) is None
+    assert load_finished(tmp_path / "arch1_relu") == result  # the identity check is train.py's
+    assert load_finished(tmp_path / "softmax") is None
