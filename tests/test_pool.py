@@ -8,7 +8,6 @@ marked ``slow`` (each pays a few seconds of interpreter and Keras start-up per w
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import queue
 import signal
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 from keras_callbacks import CountEpochs
 
-from mnist_mlp import cli, pool, results
+from mnist_mlp import checkpoint, cli, pool, results
 from mnist_mlp.compat import keras
 from mnist_mlp.recipe import Recipe
 from mnist_mlp.train import train_and_evaluate
@@ -210,13 +209,13 @@ def test_a_dead_worker_names_its_model_and_leaves_it_resumable(tmp_path, mnist, 
     stamp = (tmp_path / "softmax" / "result.json").stat().st_mtime_ns
     folder = tmp_path / "arch1_relu"
     assert not (folder / "result.json").exists()
-    saved = json.loads((folder / "progress.json").read_text())
-    assert sorted(saved["epochs"]) == ["0", "1"]
+    saved = checkpoint.load_latest(folder, say=lambda line: None)
+    assert saved.epoch == 1 and sorted(saved.history) == [0, 1]
 
     counter = CountEpochs()
     resumed = train_and_evaluate("arch1_relu", small_dataset, recipe, tmp_path, callbacks=[counter])
     assert counter.started == [2]
-    assert resumed.metric("loss")[:2] == [saved["epochs"][e]["loss"] for e in ("0", "1")]
+    assert resumed.metric("loss")[:2] == [saved.history[e]["loss"] for e in (0, 1)]
     assert (tmp_path / "softmax" / "result.json").stat().st_mtime_ns == stamp
 
 
@@ -267,12 +266,12 @@ def test_ctrl_c_stops_every_worker_and_exits_130(tmp_path, mnist):
     err = proc.stderr.read()
     assert code == 130, err
     assert err.strip().splitlines()[-1] == (
-        "mnist-mlp: interrupted; rerun with the same --out to resume"
+        "mnist-mlp: interrupted; rerun the same command to resume (or add --restart to start over)"
     )
     assert len(workers) >= 2 and not any(_running(pid) for pid in workers)
     for name in ("arch1_relu", "softmax"):
         assert not (run / name / "result.json").exists()
-        assert "0" in json.loads((run / name / "progress.json").read_text())["epochs"]
+        assert 0 in checkpoint.load_latest(run / name, say=lambda line: None).history
     assert not (run / "report.html").exists()
 
 
