@@ -254,8 +254,9 @@ def test_ctrl_c_stops_every_worker_and_exits_130(tmp_path, mnist):
             except queue.Empty:
                 assert proc.poll() is None, proc.stderr.read()
                 continue
-            waiting -= {name for name in waiting if f"{name} epoch 1/50" in line}
-        assert not waiting, f"no first epoch from {waiting}"
+            # Epoch 2's line: epoch 1's checkpoint (written after its line) is complete.
+            waiting -= {name for name in waiting if f"{name} epoch 2/50" in line}
+        assert not waiting, f"no second epoch from {waiting}"
         workers = _children(proc.pid)
         os.killpg(proc.pid, signal.SIGINT)
         code = proc.wait(timeout=60)
