@@ -140,10 +140,10 @@ def test_reproduce_end_to_end_one_epoch(capsys, tmp_path, mnist, monkeypatch):
     run = tmp_path / "run"
     code, out, _ = run_cli(capsys, "reproduce", "--models", "softmax", "arch1_relu", "--epochs", "1",
                            "--jobs", "1", "--out", str(run))
-    assert code == 1  # one epoch cannot reach arch1_relu's 20-epoch gate: the gate must say so
+    assert code == 1  # one epoch of softmax (~90 %) cannot reach its 20-epoch gate (~92 %) on any backend
     assert "[1/2] softmax epoch 1/1" in out and "[2/2] arch1_relu epoch 1/1" in out
     failed = next(line for line in out.splitlines() if line.startswith("accuracy gate FAILED for:"))
-    assert "arch1_relu" in failed
+    assert "softmax" in failed
     for name in ("softmax", "arch1_relu"):
         assert {"result.json", "history.csv", "model.keras"} <= {p.name for p in (run / name).iterdir()}
     assert (run / "report.html").is_file() and (run / "report.md").is_file()
