@@ -25,7 +25,7 @@ NOTEBOOK_MODELS = [
 ]
 ALL_MODELS = NOTEBOOK_MODELS + ["softmax"]
 
-# (total, trainable, non_trainable) as quoted in the issue / printed by the notebook.
+# (total, trainable, non_trainable) as printed by the notebook.
 EXPECTED_TOTALS = {
     "arch1_relu": (532110, 532110, 0),
     "arch1_bn": (534910, 533510, 1400),
