@@ -231,15 +231,19 @@ def cmd_reproduce(args) -> int:
     seeds = list(dict.fromkeys(args.seeds)) if args.seeds else [args.seed]
     jobs = args.jobs or len(usable_cores())
     args.out = prepare_run_dir(args.out or default_run_dir())
+    reports: dict[int, Path] = {}
     if jobs == 1:
         runs = {seed: _train_models(_for_seed(args, seed), models) for seed in seeds}
     else:
-        runs = _train_in_pool(args, models, seeds, jobs)
+        runs, reports = _train_in_pool(args, models, seeds, jobs)
     code = 0
     for seed, (run_dir, results) in runs.items():
         if args.seeds:
             print(f"seed {seed}: {run_dir}")
-        _build_report(run_dir)
+        if seed in reports:
+            print(f"report: {reports[seed]}")
+        else:
+            _build_report(run_dir)
         code = max(code, _verify_and_print(results))
     return code
 
@@ -250,10 +254,12 @@ def _for_seed(args, seed: int) -> argparse.Namespace:
         "seed": seed, "out": args.out / f"seed-{seed}" if args.seeds else args.out})
 
 
-def _train_in_pool(args, models: list[str], seeds: list[int], jobs: int) -> dict:
-    """Every (model, seed) on a pool of pinned worker processes: ``{seed: (run folder, {model:
-    result})}``."""
-    from mnist_mlp import pool
+def _train_in_pool(args, models: list[str], seeds: list[int], jobs: int) -> tuple[dict, dict]:
+    """Every (model, seed) on a pool of pinned worker processes, then each seed's report on the
+    same workers: ``{seed: (run folder, {model: result})}`` and ``{seed: report path}``."""
+    import functools
+
+    from mnist_mlp import pool, report
     from mnist_mlp.lock import run_lock
 
     tasks = pool.schedule(models, seeds, args.out, per_seed_folders=bool(args.seeds))
@@ -263,15 +269,16 @@ def _train_in_pool(args, models: list[str], seeds: list[int], jobs: int) -> dict
           f"{' '.join(','.join(map(str, group)) for group in workers)}", flush=True)
     limit = data_limit()
     source = pool.DatasetSource(args.data, limit, limit and max(1, limit // 4))
+    run_dirs = {seed: _for_seed(args, seed).out for seed in seeds}
+    reports = {seed: functools.partial(report.build_report, run_dir) for seed, run_dir in run_dirs.items()}
     with run_lock(args.out):
         done = pool.run(tasks, _recipe(args), source, jobs,
                         resume_hint=f"rerun with --out {args.out} to resume",
-                        on_result=pool.report_progress(), restart=args.restart)
+                        on_result=pool.report_progress(), restart=args.restart, then=reports)
     env = next(iter(done.values())).environment
     print(f"Keras {env['keras']}, backend {env['backend']} ({env['backend_chosen_by']})", flush=True)
-    by_task = {(task.model, task.seed): (task.run_dir, result) for task, result in done.items()}
-    return {seed: (by_task[models[0], seed][0], {m: by_task[m, seed][1] for m in models})
-            for seed in seeds}
+    by_task = {(task.model, task.seed): result for task, result in done.items()}
+    return {seed: (run_dirs[seed], {m: by_task[m, seed] for m in models}) for seed in seeds}, reports
 
 
 def cmd_verify(args) -> int:

@@ -11,11 +11,10 @@ import statistics
 
 import pytest
 
-from mnist_mlp import golden, models
+from mnist_mlp import golden, models, pool
 from mnist_mlp.compat import backend_name
 from mnist_mlp.gates.accuracy import section
 from mnist_mlp.recipe import NOTEBOOK
-from mnist_mlp.train import train_and_evaluate
 
 pytestmark = pytest.mark.accuracy
 GATES = section(backend_name())
@@ -27,9 +26,15 @@ def gated(name: str):
 
 
 @pytest.fixture(scope="session")
-def gate_run(dataset, tmp_path_factory):
+def gate_run(mnist, tmp_path_factory):
+    """Seed 0 of every model, trained as ``mnist-mlp reproduce`` and the calibration seeds were:
+    on the worker pool, one pinned worker per usable core."""
     run_dir = tmp_path_factory.mktemp("gate-run")
-    return {name: train_and_evaluate(name, dataset, NOTEBOOK, run_dir) for name in models.names()}
+    tasks = pool.schedule(models.names(), [NOTEBOOK.seed], run_dir)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MNIST_MLP_CACHE", str(mnist.cache_path.parent))
+        done = pool.run(tasks, NOTEBOOK, pool.DatasetSource(), jobs=len(pool.usable_cores()))
+    return {task.model: result for task, result in done.items()}
 
 
 @pytest.mark.parametrize("name", [gated(n) for n in models.names()])

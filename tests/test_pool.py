@@ -269,6 +269,11 @@ def test_ctrl_c_stops_every_worker_and_exits_130(tmp_path, mnist):
     assert err.strip().splitlines()[-1] == (
         "mnist-mlp: interrupted; rerun the same command to resume (or add --restart to start over)"
     )
+    # The children are the two workers and multiprocessing's resource tracker, which exits once
+    # the last of them has closed its pipe: allow them a moment after the parent's exit.
+    deadline = time.monotonic() + 15
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert len(workers) >= 2 and not any(_running(pid) for pid in workers)
     for name in ("arch1_relu", "softmax"):
         assert not (run / name / "result.json").exists()
