@@ -47,6 +47,10 @@ def native_logs_hidden() -> Iterator[None]:
         yield
     finally:
         sys.stderr.flush()
-        os.dup2(real_stderr, 2)  # the pipe's last write end closes: the reader drains and stops
-        reader.join(timeout=10)
-        os.close(real_stderr)
+        os.dup2(real_stderr, 2)  # our write end closes: the reader drains what we wrote
+        # Child processes may still hold a write end (multiprocessing's resource tracker lives as
+        # long as we do), so there is no end of file to wait for: the reader, a daemon thread,
+        # goes on filtering their lines until we exit, and keeps its descriptor open for that.
+        reader.join(timeout=1)
+        if not reader.is_alive():
+            os.close(real_stderr)

@@ -440,3 +440,22 @@ def test_native_log_lines_are_hidden_and_nothing_else():
     kept = [b"F0000 00:00:1700000000.000000  1 a.cc:1] fatal", b"mnist-mlp: error: x",
             b"Traceback (most recent call last):", b"WARNING: something else"]
     assert [bool(NATIVE_LOG_LINE.match(line)) for line in noise + kept] == [True] * 5 + [False] * 4
+
+
+def test_the_stderr_filter_ends_while_a_child_still_holds_it():
+    """A child that inherited the filtered stderr (the worker pool's resource tracker lives as long
+    as the parent) must not keep the filter's block from ending; its later lines are still
+    filtered. The child writes 3 s after the block ends: the parent's line must come first."""
+    child = ("import sys, time; time.sleep(3); print('child wrote', flush=True); "
+             "sys.stderr.write('I0000 00:00:1700000000.000000  1 x.cc:1] noise\\nkept line\\n')")
+    parent = (
+        "import subprocess, sys\n"
+        "from mnist_mlp.quiet import native_logs_hidden\n"
+        "with native_logs_hidden():\n"
+        f"    child = subprocess.Popen([sys.executable, '-c', {child!r}])\n"
+        "print('block ended', flush=True)\n"
+        "child.wait()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", parent], capture_output=True, text=True, timeout=60,
+                          env=os.environ | {"PYTHONPATH": str(ROOT)}, check=False)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "block ended\nchild wrote\n", "kept line\n")
