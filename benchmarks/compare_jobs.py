@@ -57,6 +57,8 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=2)
     parser.add_argument("--backend", default="jax")
     parser.add_argument("--keep", type=Path, help="keep the run folders here (default: a temporary folder)")
+    parser.add_argument("--reference", type=Path,
+                        help="an earlier single-core run folder of the same epochs and backend (skips that run)")
     args = parser.parse_args()
     if args.jobs < 2:
         parser.error("needs at least 2 usable cores (or --jobs 2 or more)")
@@ -67,11 +69,13 @@ def main() -> int:
     for i, jobs in enumerate(order[: 2 * args.pairs]):
         seconds[jobs].append(reproduce(root / f"run-{i}-jobs{jobs}", jobs, args.epochs, args.backend))
         print(f"run {i}: --jobs {jobs}: {seconds[jobs][-1]:.1f} s", flush=True)
-    first_core = min(os.sched_getaffinity(0))
-    single = reproduce(root / "single-core", 1, args.epochs, args.backend, cpus=[first_core])
-    print(f"single core (taskset -c {first_core}) --jobs 1: {single:.1f} s", flush=True)
+    if args.reference is None:
+        first_core = min(os.sched_getaffinity(0))
+        args.reference = root / "single-core"
+        single = reproduce(args.reference, 1, args.epochs, args.backend, cpus=[first_core])
+        print(f"single core (taskset -c {first_core}) --jobs 1: {single:.1f} s", flush=True)
 
-    reference = outcomes(root / "single-core")
+    reference = outcomes(args.reference)
     parallel_runs = sorted(p for p in root.glob(f"run-*-jobs{args.jobs}"))
     identical = all(outcomes(run) == reference for run in parallel_runs)
     ratio = statistics.fmean(seconds[args.jobs]) / statistics.fmean(seconds[1])

@@ -3,8 +3,8 @@ collects this folder: pyproject's ``testpaths`` is ``tests``).
 
 Why it looks like this:
 
-* The backend defaults to TensorFlow (``KERAS_BACKEND`` overrides; ``tox -e bench`` runs the
-  suite once per backend: tensorflow, jax, torch). It is set before ``mnist_mlp.compat`` imports
+* The backend defaults to TensorFlow (``KERAS_BACKEND`` overrides; ``tox -m bench`` runs the
+  suite once per backend: bench-jax, bench-tensorflow, bench-torch). It is set before ``mnist_mlp.compat`` imports
   Keras, which is also why nothing here imports TensorFlow first.
 * The same hardware on every side: at import, before any runtime starts its pools, the process
   pins itself to ``MNIST_MLP_BENCH_CPUS`` (default: one core, the first usable;
