@@ -48,7 +48,7 @@ def test_threshold_is_the_prediction_bound_of_the_calibration_seeds(backend, nam
     entry = section["models"][name]
     values = list(entry["measured"].values())
     assert section["alpha"] == 0.001 and section["power"] == 0.9
-    assert len(values) >= 4, "calibrate from at least four seeds (README: five is the aim)"
+    assert len(values) >= 5, "calibrate from at least five seeds"
     assert entry["min_test_accuracy"] == math.floor(hand_bound(values) * 1e4) / 1e4
     assert entry["detects_drop"] == pytest.approx(
         statistics.fmean(values) - entry["min_test_accuracy"] + Z_90 * statistics.stdev(values), abs=1e-6)
@@ -124,7 +124,7 @@ def test_calibrate_pools_measurements_of_the_same_stack_and_drops_the_gated_seed
 
 
 @pytest.mark.parametrize(("seeds", "message"), [((0, 1, 2, 3, 4), "seed 0 is the seed the gate judges"),
-                                                ((1, 2, 3), r"same 4\+ seeds")])
+                                                ((1, 2, 3, 4), r"same 5\+ seeds")])
 def test_calibrate_refuses_the_gated_seed_and_too_few_seeds(make_result, seeds, message):
     runs = {seed: crafted_run(make_result, 0.0, seed) for seed in seeds}
     with pytest.raises(CalibrationError, match=message):

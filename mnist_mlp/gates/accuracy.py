@@ -23,7 +23,7 @@ MEAN_ROW = "mean(7)"
 GATE_SEED = NOTEBOOK.seed  # the seed the gate judges (tox -e accuracy); never a calibration seed
 ALPHA = 0.001  # false-alarm rate per gated model
 POWER = 0.9  # the probability at which each gate's detectable drop is stated
-MIN_CALIBRATION_SEEDS = 4
+MIN_CALIBRATION_SEEDS = 5
 # What must match for measurements of two calibrations to be pooled: the software that computes
 # the training (the backend's own package by name, e.g. "jax" for JAX).
 SAME_STACK = ("python", "keras", "backend", "numpy")
