@@ -173,3 +173,9 @@ def test_cli_calibrate_refuses_a_run_of_two_seeds(tmp_path, capsys, make_result,
     err = capsys.readouterr().err
     assert "one seed and all models" in err and len(err.strip().splitlines()) == 1
     assert not target.exists()
+
+
+def test_calibration_records_the_stack_not_the_cores_one_task_ran_on(make_result):
+    runs = {seed: crafted_run(make_result, 0.0, seed) for seed in (1, 2, 3, 4, 5)}
+    env = {"backend": "jax", "python": "3.11.7", "cpus": [1]}
+    assert calibrate(runs, env)["calibrated_on"] == {"backend": "jax", "python": "3.11.7"}
