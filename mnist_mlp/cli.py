@@ -231,19 +231,20 @@ def cmd_reproduce(args) -> int:
     seeds = list(dict.fromkeys(args.seeds)) if args.seeds else [args.seed]
     jobs = args.jobs or len(usable_cores())
     args.out = prepare_run_dir(args.out or default_run_dir())
-    reports: dict[int, Path] = {}
     if jobs == 1:
         runs = {seed: _train_models(_for_seed(args, seed), models) for seed in seeds}
     else:
-        runs, reports = _train_in_pool(args, models, seeds, jobs)
+        runs = _train_in_pool(args, models, seeds, jobs)
     code = 0
     for seed, (run_dir, results) in runs.items():
         if args.seeds:
             print(f"seed {seed}: {run_dir}")
-        if seed in reports:
-            print(f"report: {reports[seed]}")
-        else:
+        if jobs == 1:
             _build_report(run_dir)
+        else:  # built on the pool's workers
+            from mnist_mlp.report import html_path
+
+            print(f"report: {html_path(run_dir)}")
         code = max(code, _verify_and_print(results))
     return code
 
@@ -254,9 +255,9 @@ def _for_seed(args, seed: int) -> argparse.Namespace:
         "seed": seed, "out": args.out / f"seed-{seed}" if args.seeds else args.out})
 
 
-def _train_in_pool(args, models: list[str], seeds: list[int], jobs: int) -> tuple[dict, dict]:
+def _train_in_pool(args, models: list[str], seeds: list[int], jobs: int) -> dict:
     """Every (model, seed) on a pool of pinned worker processes, then each seed's report on the
-    same workers: ``{seed: (run folder, {model: result})}`` and ``{seed: report path}``."""
+    same workers: ``{seed: (run folder, {model: result})}``."""
     import functools
 
     from mnist_mlp import pool, report
@@ -270,7 +271,7 @@ def _train_in_pool(args, models: list[str], seeds: list[int], jobs: int) -> tupl
     limit = data_limit()
     source = pool.DatasetSource(args.data, limit, limit and max(1, limit // 4))
     run_dirs = {seed: _for_seed(args, seed).out for seed in seeds}
-    reports = {seed: functools.partial(report.build_report, run_dir) for seed, run_dir in run_dirs.items()}
+    reports = [functools.partial(report.build_report, run_dir) for run_dir in run_dirs.values()]
     with run_lock(args.out):
         done = pool.run(tasks, _recipe(args), source, jobs,
                         resume_hint=f"rerun with --out {args.out} to resume",
@@ -278,7 +279,7 @@ def _train_in_pool(args, models: list[str], seeds: list[int], jobs: int) -> tupl
     env = next(iter(done.values())).environment
     print(f"Keras {env['keras']}, backend {env['backend']} ({env['backend_chosen_by']})", flush=True)
     by_task = {(task.model, task.seed): result for task, result in done.items()}
-    return {seed: (run_dirs[seed], {m: by_task[m, seed] for m in models}) for seed in seeds}, reports
+    return {seed: (run_dirs[seed], {m: by_task[m, seed] for m in models}) for seed in seeds}
 
 
 def cmd_verify(args) -> int:

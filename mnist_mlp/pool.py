@@ -242,14 +242,14 @@ def run(
     resume_hint: str = "rerun into the same run folder to resume",
     on_result: Callable[[Task, RunResult], None] | None = None,
     restart: bool = False,
-    then: dict[object, Callable[[], object]] | None = None,
+    then: Sequence[Callable[[], object]] = (),
 ) -> dict[Task, RunResult]:
     """Train ``tasks`` on ``min(jobs, len(tasks))`` workers over ``cores`` (default: all usable);
     return each task's result. ``callbacks`` are extra Keras callbacks for every task;
     ``on_result(task, result)`` is called in the parent as each task finishes; ``restart``
-    discards each task's earlier checkpoint and result (``--restart``). ``then`` maps keys to
-    picklable calls that run on the workers once every task has finished (the reports: a worker
-    has Keras loaded already, the parent has not); each value replaces its call in ``then``."""
+    discards each task's earlier checkpoint and result (``--restart``). ``then`` are picklable
+    calls run on the workers once every task has finished (the reports: a worker has Keras loaded
+    already, the parent has not); an exception in one is raised here."""
     cores = usable_cores() if cores is None else sorted(cores)
     if not tasks:
         return {}
@@ -280,9 +280,8 @@ def run(
                 done[task] = future.result()
                 if on_result is not None:
                     on_result(task, done[task])
-        if then:
-            followers = {key: executor.submit(call) for key, call in then.items()}
-            then.update({key: future.result() for key, future in followers.items()})
+        for follower in [executor.submit(call) for call in then]:
+            follower.result()
         executor.shutdown(wait=True)
     except BaseException:
         processes.update(_processes(executor))

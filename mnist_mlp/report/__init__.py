@@ -31,6 +31,11 @@ def load_gates(results: dict[str, RunResult]) -> dict:
         ) from None
 
 
+def html_path(run_dir: str | Path) -> Path:
+    """Where ``build_report`` writes a run folder's report.html."""
+    return Path(run_dir) / "report.html"
+
+
 def build_report(run_dir: str | Path, gates: dict | None = None) -> Path:
     """(Re)build figures, report.md and report.html of ``run_dir`` from its saved results alone.
 
@@ -50,6 +55,6 @@ def build_report(run_dir: str | Path, gates: dict | None = None) -> Path:
     title = f"MNIST MLP run {run_dir.resolve().name}"
     blocks = document(title, run_dir, results, rows, drawn, datetime.now(timezone.utc))
     write_text(run_dir / "report.md", render_markdown(blocks, run_dir))
-    html_path = run_dir / "report.html"
-    write_text(html_path, render_html(blocks, title))
-    return html_path
+    target = html_path(run_dir)
+    write_text(target, render_html(blocks, title))
+    return target
