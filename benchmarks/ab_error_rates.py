@@ -8,19 +8,21 @@ Both sides of every try are this tree's code in this Python (PYTHONPATH=this tre
 "injected" tries give the candidate ``MNIST_MLP_BENCH_INJECT`` (benchmarks/injected.py: one extra
 matrix product per step, --inject of the step's FLOPs). Tries alternate injected / A-A so load
 drift hits both kinds alike. The summary (counts, every try's ratios, the conditions) goes to
---out/error_rates.json, which benchmarks/performance_table.py quotes.
+--out/error_rates.json after every pair of tries (``complete`` says whether all ran), which
+benchmarks/performance_table.py quotes.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from mnist_mlp.files import write_json
 
 TREE = Path(__file__).resolve().parent.parent
 
@@ -47,6 +49,21 @@ def one_try(kind: str, index: int, args) -> dict:
     return {"kind": kind, "alarm": code.returncode == 1, "ratios": ratios}
 
 
+def summarize(tries: list[dict], args, started: float, load_at_start) -> dict:
+    """Counts so far and the conditions; ``complete`` says whether every planned try ran."""
+    done = sum(t["kind"] == "a_vs_a" for t in tries)
+    return {
+        "detected": sum(t["alarm"] for t in tries if t["kind"] == "injected"),
+        "false_alarms": sum(t["alarm"] for t in tries if t["kind"] == "a_vs_a"),
+        "tries": done, "planned_tries": args.tries, "complete": done == args.tries,
+        "inject": args.inject, "threshold": 0.10, "rounds": args.rounds,
+        "bench_rounds": args.bench_rounds, "backend": args.backend, "models": args.models,
+        "cpus": os.environ.get("MNIST_MLP_BENCH_CPUS") or "default (first usable core)",
+        "machine": platform.processor() or platform.machine(), "load_at_start": load_at_start,
+        "seconds": round(time.perf_counter() - started), "results": tries,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tries", type=int, default=10)
@@ -59,27 +76,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     started, load_at_start = time.perf_counter(), os.getloadavg()
-    tries = []
+    tries: list[dict] = []
     for index in range(args.tries):
         for kind in ("injected", "a_vs_a"):
             tries.append({"try": index, **one_try(kind, index, args)})
             print(f"{kind} try {index + 1}/{args.tries}: alarm={tries[-1]['alarm']} "
                   f"ratios={tries[-1]['ratios']} ({time.perf_counter() - started:.0f}s)", flush=True)
-    detected = sum(t["alarm"] for t in tries if t["kind"] == "injected")
-    false_alarms = sum(t["alarm"] for t in tries if t["kind"] == "a_vs_a")
-    summary = {
-        "detected": detected, "false_alarms": false_alarms, "tries": args.tries,
-        "inject": args.inject, "threshold": 0.10, "rounds": args.rounds,
-        "bench_rounds": args.bench_rounds, "backend": args.backend, "models": args.models,
-        "cpus": os.environ.get("MNIST_MLP_BENCH_CPUS") or "default (first usable core)",
-        "machine": platform.processor() or platform.machine(), "load_at_start": load_at_start,
-        "seconds": round(time.perf_counter() - started), "results": tries,
-    }
-    (args.out / "error_rates.json").write_text(json.dumps(summary, indent=1))
-    print(f"injected {args.inject:.0%} slowdown caught in {detected}/{args.tries} tries; "
-          f"A vs A false alarms {false_alarms}/{args.tries} -> {args.out / 'error_rates.json'}")
+        # Saved after every pair of tries, so a run cut short keeps what it measured.
+        summary = summarize(tries, args, started, load_at_start)
+        write_json(args.out / "error_rates.json", summary)
+    print(f"injected {args.inject:.0%} slowdown caught in {summary['detected']}/{args.tries} tries; "
+          f"A vs A false alarms {summary['false_alarms']}/{args.tries} -> {args.out / 'error_rates.json'}")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -74,7 +74,10 @@ def render(runs: dict[str, dict], error_rates: dict | None) -> str:
         rates = (f"A/B detector (`benchmarks/ab_error_rates.py`, {e['backend']}, "
                  f"{', '.join(e['models'])}, {e['rounds']} processes a side): an injected "
                  f"{e['inject']:.0%} slowdown caught in {e['detected']}/{e['tries']} tries; "
-                 f"A against A false alarms {e['false_alarms']}/{e['tries']}.")
+                 f"A against A false alarms {e['false_alarms']}/{e['tries']}")
+        if not e.get("complete", True):
+            rates += f" (cut short: {e['tries']} of {e['planned_tries']} planned tries)"
+        rates += "."
         text += ["", rates]
     return "\n".join(text)
 

@@ -47,3 +47,10 @@ def test_write_readme_replaces_only_between_the_markers(table, tmp_path, monkeyp
     monkeypatch.setattr(table, "TREE", tmp_path)
     table.write_readme("new table")
     assert readme.read_text() == f"intro\n{table.BEGIN}\nnew table\n{table.END}\nafter\n"
+
+
+def test_error_rates_of_a_run_cut_short_say_how_many_tries_ran(table):
+    rates = {"backend": "jax", "models": ["arch1_relu"], "rounds": 6, "inject": 0.15,
+             "detected": 7, "false_alarms": 1, "tries": 7, "planned_tries": 10, "complete": False}
+    text = table.render({"jax": run("jax", 1.6, 0.72)}, rates)
+    assert "caught in 7/7 tries; A against A false alarms 1/7 (cut short: 7 of 10 planned tries)." in text
