@@ -10,7 +10,9 @@ the machine's load hits all of a model's numbers alike):
   Adam's traffic at the measured bandwidth, ``mnist_mlp.roofline``), ``mfu`` and ``gflops``.
 * ``blas_reference``: every matrix product of the step in numpy (float32, batch 128), timed: what
   numpy's BLAS makes of the arithmetic. A secondary reference, not the floor.
-* ``notebook_way``: the same step through ``model.train_on_batch``, the notebook-era API.
+* ``notebook_way``: the same step through ``model.train_on_batch``, the notebook-era API (on
+  Keras 2, whose ``train_on_batch`` runs the compiled multi-step function and so needs
+  ``steps_per_execution`` batches, on a copy compiled the notebook's way: one step a call).
 * ``epoch`` (arch1_relu only): one epoch of ``model.fit`` over 60,000 samples.
 
 Each benchmark tags ``extra_info`` with ``kind`` and ``model`` (``mnist-mlp bench-check`` finds
@@ -22,6 +24,7 @@ the test-only slowed variant (benchmarks/injected.py).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 
@@ -29,7 +32,7 @@ import injected
 import pytest
 
 from mnist_mlp import cpus, models, roofline
-from mnist_mlp.compat import compiled_train_step
+from mnist_mlp.compat import KERAS_3, compiled_train_step
 from mnist_mlp.recipe import NOTEBOOK
 from mnist_mlp.train import compile_model
 
@@ -153,6 +156,9 @@ def test_step(benchmark, name, model, batch, environment, medians, floor, machin
 
 def test_notebook_way(benchmark, name, model, batch, environment, medians):
     x, y = batch
+    if not KERAS_3:
+        model = compile_model(models.build_model(name, seed=0),
+                              dataclasses.replace(NOTEBOOK, steps_per_execution=1))
     notebook = measure(
         benchmark, lambda: model.train_on_batch(x, y), "notebook_way", name, environment, medians
     )

@@ -335,8 +335,8 @@ def cmd_bench_compare(args) -> int:
 def cmd_calibrate(args) -> int:
     from mnist_mlp.gates import accuracy
 
-    backend, seeds = accuracy.calibrate_file(args.run_dirs, args.write, args.alpha)
-    print(f"wrote the {backend} gates of {args.write} from seeds {seeds}")
+    section, seeds = accuracy.calibrate_file(args.run_dirs, args.write, args.alpha)
+    print(f"wrote the {section} gates of {args.write} from seeds {seeds}")
     return 0
 
 

@@ -171,10 +171,10 @@ class Matrix:
 
 
 def golden_gate(result: RunResult) -> float | None:
-    """A result's threshold in golden/gates.json (its backend's section), if it has one."""
+    """A result's threshold in golden/gates.json (its stack's section), if it has one."""
     from mnist_mlp.gates import accuracy
 
-    entry = accuracy.section(result.backend)["models"].get(result.model)
+    entry = accuracy.section_of(result)["models"].get(result.model)
     return None if entry is None else entry["min_test_accuracy"]
 
 

@@ -96,6 +96,7 @@ def make_result(
     test_accuracy: float = 0.981,
     seed: int | None = 0,
     backend: str = "tensorflow",
+    keras: str = "3.15.0",
 ):
     """A plausible RunResult for ``name`` (the one fake result of the test suite): train loss
     falls to ``train_loss``, validation loss ends ``gap`` above it, validation accuracy first
@@ -129,7 +130,7 @@ def make_result(
         test_accuracy=test_accuracy,
         step_ms=6.5,
         environment={
-            "python": "3.11.9", "keras": "3.15.0", "backend": backend,
+            "python": "3.11.9", "keras": keras, "backend": backend,
             "tensorflow": "2.21.0", "numpy": "2.4.6", "machine": "x86_64",
             "cpu": "Crafted CPU @ 2.0GHz", "cpu_count": 2,
         },

@@ -25,10 +25,15 @@ SOFTMAX_BAND = (0.90, 0.93)  # a linear softmax classifier on MNIST reaches ~92-
 CASES = [(b, n) for b in SECTIONS for n in models.names()]
 
 
+def test_the_file_describes_the_method_its_thresholds_come_from():
+    assert all(s["method"] == "prediction bound" for s in SECTIONS.values())
+    assert "prediction bound" in FILE["_about"] and "worst measured seed" not in FILE["_about"]
+
+
 def test_default_backend_is_calibrated_and_used_for_uncalibrated_ones():
     assert FILE["default_backend"] in SECTIONS
     assert section("some-future-backend") is SECTIONS[FILE["default_backend"]]
-    assert set(SECTIONS) <= {"tensorflow", "jax", "torch"}
+    assert set(SECTIONS) <= {"tensorflow", "tensorflow-keras2", "jax", "torch"}
 
 
 # One-sided Student's t quantiles t(0.999, df) from a printed table, for recomputing the golden
@@ -52,7 +57,8 @@ def test_threshold_is_the_prediction_bound_of_the_calibration_seeds(backend, nam
     assert entry["min_test_accuracy"] == math.floor(hand_bound(values) * 1e4) / 1e4
     assert entry["detects_drop"] == pytest.approx(
         statistics.fmean(values) - entry["min_test_accuracy"] + Z_90 * statistics.stdev(values), abs=1e-6)
-    assert section["calibrated_on"]["backend"] == backend
+    assert section["calibrated_on"]["backend"] == backend.removesuffix("-keras2")
+    assert section["calibrated_on"]["keras"].startswith("2." if backend.endswith("-keras2") else "3.")
 
 
 @pytest.mark.parametrize("backend", SECTIONS)
@@ -150,13 +156,15 @@ def test_cli_calibrate_writes_the_runs_backend_and_keeps_the_others(tmp_path, ca
     for seed, offset in SEED_OFFSETS.items():
         write_run(tmp_path / f"s{seed}", crafted_run(make_result, offset, seed).values())
     target = tmp_path / "gates.json"
-    target.write_text(json.dumps({"_about": "kept", "default_backend": "tensorflow",
+    target.write_text(json.dumps({"_about": "a stale description", "default_backend": "tensorflow",
                                   "backends": {"jax": {"old": True}}}))
     argv = ["calibrate", *(str(tmp_path / f"s{s}") for s in SEED_OFFSETS), "--write", str(target)]
     assert cli.main(argv) == 0
     assert capsys.readouterr().out == f"wrote the tensorflow gates of {target} from seeds [1, 2, 3, 4, 5]\n"
     written = json.loads(target.read_text())
-    assert written["_about"] == "kept" and written["backends"]["jax"] == {"old": True}
+    assert written["backends"]["jax"] == {"old": True}
+    # The file describes the method that wrote it: a stale description is replaced.
+    assert "prediction bound" in written["_about"] and "stale" not in written["_about"]
     tensorflow = written["backends"]["tensorflow"]
     assert tensorflow["models"]["arch1_relu"]["min_test_accuracy"] == 0.9675
     assert tensorflow["calibrated_on"]["cpu"] == "Crafted CPU @ 2.0GHz"
@@ -179,3 +187,79 @@ def test_calibration_records_the_stack_not_the_cores_one_task_ran_on(make_result
     runs = {seed: crafted_run(make_result, 0.0, seed) for seed in (1, 2, 3, 4, 5)}
     env = {"backend": "jax", "python": "3.11.7", "cpus": [1]}
     assert calibrate(runs, env)["calibrated_on"] == {"backend": "jax", "python": "3.11.7"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Keras 2 on TensorFlow is gated apart: it reshuffles the training set every epoch while seeded
+# Keras 3 on TensorFlow repeats one order, so their seed-to-seed spreads differ.
+
+CRAFTED_SECTIONS = {"default_backend": "tensorflow", "backends": {
+    "tensorflow": {"name": "tf"}, "tensorflow-keras2": {"name": "tf-k2"}, "jax": {"name": "jax"}}}
+
+
+@pytest.mark.parametrize(("backend", "keras", "expected"), [
+    ("tensorflow", "2.15.0", "tf-k2"), ("tensorflow", "3.15.1", "tf"), ("jax", "3.15.1", "jax"),
+    ("torch", "3.15.1", "tf"), ("tensorflow", None, "tf")])
+def test_each_keras_major_is_gated_by_its_own_section(monkeypatch, backend, keras, expected):
+    monkeypatch.setattr(golden, "load", lambda name: CRAFTED_SECTIONS)
+    assert section(backend, keras)["name"] == expected
+
+
+def test_keras_2_falls_back_to_its_backends_section_until_calibrated(monkeypatch):
+    crafted = {"default_backend": "jax", "backends": {"tensorflow": {"name": "tf"}, "jax": {"name": "jax"}}}
+    monkeypatch.setattr(golden, "load", lambda name: crafted)
+    assert section("tensorflow", "2.15.0")["name"] == "tf"
+
+
+def test_a_keras_2_run_is_gated_by_the_keras_2_section(monkeypatch, make_result):
+    from mnist_mlp.gates import accuracy
+
+    keras2 = {n: make_result(n, test_accuracy=0.98, keras="2.15.0") for n in models.names()}
+    keras3 = {n: make_result(n, test_accuracy=0.98) for n in models.names()}
+    crafted = {"default_backend": "tensorflow", "backends": {
+        "tensorflow": CRAFTED_GATES(0.99), "tensorflow-keras2": CRAFTED_GATES(0.97)}}
+    real_load = golden.load
+    monkeypatch.setattr(golden, "load", lambda name: crafted if name == "gates" else real_load(name))
+    assert {row.threshold for row in accuracy.rows(keras2)} == {0.97}
+    assert {row.threshold for row in accuracy.rows(keras3)} == {0.99}
+
+
+def CRAFTED_GATES(threshold: float) -> dict:
+    return {"min_mean_test_accuracy": threshold,
+            "models": {n: {"min_test_accuracy": threshold} for n in models.names()}}
+
+
+def test_cli_calibrate_writes_keras_2_runs_into_their_own_section(tmp_path, capsys, make_result,
+                                                                 write_run):
+    from mnist_mlp import cli
+
+    for seed, offset in SEED_OFFSETS.items():
+        run = {n: make_result(n, test_accuracy=0.98 + offset, seed=seed, keras="2.15.0")
+               for n in models.names()}
+        write_run(tmp_path / f"s{seed}", run.values())
+    target = tmp_path / "gates.json"
+    target.write_text(json.dumps({"_about": "old", "default_backend": "tensorflow",
+                                  "backends": {"tensorflow": {"old": True}}}))
+    argv = ["calibrate", *(str(tmp_path / f"s{s}") for s in SEED_OFFSETS), "--write", str(target)]
+    assert cli.main(argv) == 0
+    assert capsys.readouterr().out == \
+        f"wrote the tensorflow-keras2 gates of {target} from seeds [1, 2, 3, 4, 5]\n"
+    written = json.loads(target.read_text())
+    assert written["backends"]["tensorflow"] == {"old": True}
+    assert written["backends"]["tensorflow-keras2"]["calibrated_on"]["keras"] == "2.15.0"
+
+
+def test_calibrate_refuses_runs_of_two_keras_majors(tmp_path, capsys, make_result, write_run):
+    from mnist_mlp import cli
+
+    for seed, offset in SEED_OFFSETS.items():
+        keras = "2.15.0" if seed == 1 else "3.15.0"
+        run = {n: make_result(n, test_accuracy=0.98 + offset, seed=seed, keras=keras)
+               for n in models.names()}
+        write_run(tmp_path / f"s{seed}", run.values())
+    target = tmp_path / "gates.json"
+    argv = ["calibrate", *(str(tmp_path / f"s{s}") for s in SEED_OFFSETS), "--write", str(target)]
+    assert cli.main(argv) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "tensorflow" in err and "tensorflow-keras2" in err and len(err.strip().splitlines()) == 1
+    assert not target.exists()

@@ -2,7 +2,9 @@
 
 ``golden/gates.json`` holds, per Keras backend (seeded numbers differ by backend), a minimum test
 accuracy per model and a minimum mean over the notebook's seven, calibrated from measured seeds
-(``calibrate``), never from hope. A backend never calibrated uses the ``default_backend`` section.
+(``calibrate``), never from hope. Keras 2 gets a section of its own (``tensorflow-keras2``): its
+seed-to-seed spread differs from Keras 3's. A stack never calibrated uses its backend's section,
+else the ``default_backend`` one.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from mnist_mlp import golden, stats
 from mnist_mlp.gates import FAIL, PASS, CalibrationError, Column, number
 from mnist_mlp.models import NOTEBOOK_MODELS, names
 from mnist_mlp.recipe import NOTEBOOK
-from mnist_mlp.results import RunResult, load_run, read_json, run_backend
+from mnist_mlp.results import RunResult, load_run, read_json
 
 MEAN_ROW = "mean(7)"
 GATE_SEED = NOTEBOOK.seed  # the seed the gate judges (tox -e accuracy); never a calibration seed
@@ -28,7 +30,9 @@ MIN_CALIBRATION_SEEDS = 5
 # the training (the backend's own package by name, e.g. "jax" for JAX).
 SAME_STACK = ("python", "keras", "backend", "numpy")
 ABOUT = (
-    "Accuracy gate, per Keras backend. Each threshold is the one-sided prediction bound "
+    "Accuracy gate, per Keras backend; Keras 2 (TensorFlow only) has its own section, "
+    "'tensorflow-keras2': it reshuffles the training set every epoch while seeded Keras 3 on "
+    "TensorFlow repeats one order, so their seed-to-seed spreads differ. Each threshold is the one-sided prediction bound "
     "mean - t(1-alpha, n-1) * sd * sqrt(1 + 1/n) over n calibration seeds (never the gated "
     "seed), so a new seed falls below it by chance with probability alpha if nothing changed "
     "(normal theory; final-epoch accuracies of the BatchNormalization models are skewed, so "
@@ -83,17 +87,30 @@ def notebook_accuracy(name: str) -> float | None:
     return None if entry is None else entry["test_accuracy"]
 
 
-def section(backend: str) -> dict:
-    """The gates calibrated on ``backend``, else those of the file's default backend."""
-    return golden.backend_section(golden.load("gates"), backend)
+def section_name(backend: str, keras: str | None = None) -> str:
+    """The gates.json section that judges a stack: its backend, with ``-keras2`` for Keras 2."""
+    major = (keras or "3").split(".")[0]
+    return backend if major == "3" else f"{backend}-keras{major}"
+
+
+def section(backend: str, keras: str | None = None) -> dict:
+    """The gates calibrated on this backend and Keras major, else the backend's, else those of
+    the file's default backend."""
+    gates = golden.load("gates")
+    return gates["backends"].get(section_name(backend, keras)) or golden.backend_section(gates, backend)
+
+
+def section_of(result: RunResult) -> dict:
+    """The gates that judge ``result``: those of the stack it was trained on."""
+    return section(result.backend, result.environment.get("keras"))
 
 
 def rows(results: Mapping[str, RunResult], gates: dict | None = None) -> list[AccuracyRow]:
     """One row per model in ``results``, plus a ``mean(7)`` row when all seven are present.
 
-    ``gates`` defaults to the golden section for the backend the results were trained on.
+    ``gates`` defaults to the golden section for the stack the results were trained on.
     """
-    gates = gates or section(run_backend(results))
+    gates = gates or section_of(next(iter(results.values())))
     found = [
         AccuracyRow(name, r.test_accuracy, notebook_accuracy(name),
                     gates["models"][name]["min_test_accuracy"])
@@ -169,8 +186,9 @@ def calibrate(seed_runs: Mapping[int, Mapping[str, RunResult]], env: Mapping,
 
 def merge_gates(existing: dict | None, backend: str, new_section: dict) -> dict:
     """gates.json with ``backend``'s section replaced; the other backends' sections are kept."""
-    skeleton = {"_about": ABOUT, "default_backend": golden.UNRECORDED_BACKEND, "backends": {}}
-    return golden.with_backend_section(existing or skeleton, backend, new_section)
+    skeleton = {"default_backend": golden.UNRECORDED_BACKEND, "backends": {}}
+    # The description always matches the method that wrote the file.
+    return {**golden.with_backend_section(existing or skeleton, backend, new_section), "_about": ABOUT}
 
 
 def seed_runs(run_dirs: Sequence[str | Path]) -> dict[int, dict[str, RunResult]]:
@@ -183,22 +201,29 @@ def seed_runs(run_dirs: Sequence[str | Path]) -> dict[int, dict[str, RunResult]]
         if len(seeds) != 1 or set(run) != set(names()):
             raise CalibrationError(f"{run_dir}: calibrate needs one seed and all models per run folder")
         runs[seeds.pop()] = run
-    backends = {run_backend(run) for run in runs.values()}
-    if len(backends) != 1:
-        raise CalibrationError(f"calibrate needs runs of one backend, got {sorted(backends)}")
+    stacks = {stack_section(run) for run in runs.values()}
+    if len(stacks) != 1:
+        raise CalibrationError(
+            f"calibrate needs runs of one backend and Keras major, got {sorted(stacks)}")
     return runs
 
 
+def stack_section(run: Mapping[str, RunResult]) -> str:
+    """The section name of the stack a run folder was trained on."""
+    first = next(iter(run.values()))
+    return section_name(first.backend, first.environment.get("keras"))
+
+
 def calibrate_file(run_dirs: Sequence[str | Path], target: Path, alpha: float = ALPHA) -> tuple[str, list[int]]:
-    """Rewrite ``target``'s section for the runs' backend from ``run_dirs`` (pooled with that
-    section's measurements from the same stack); return the backend and the seeds used."""
+    """Rewrite ``target``'s section for the runs' stack (``section_name``) from ``run_dirs`` (pooled with that
+    section's measurements from the same stack); return the section and the seeds used."""
     from mnist_mlp.files import write_json
 
     runs = seed_runs(run_dirs)
     first = next(iter(runs.values()))
-    backend = run_backend(first)
+    name = stack_section(first)
     existing = read_json(target, "gates") if target.is_file() else None
-    current = (existing or {}).get("backends", {}).get(backend)
+    current = (existing or {}).get("backends", {}).get(name)
     new = calibrate(runs, next(iter(first.values())).environment, current, alpha)
-    write_json(target, merge_gates(existing, backend, new))
-    return backend, new["calibration_seeds"]
+    write_json(target, merge_gates(existing, name, new))
+    return name, new["calibration_seeds"]

@@ -18,13 +18,13 @@ from pathlib import Path
 
 from mnist_mlp.files import write_text
 from mnist_mlp.gates import accuracy
-from mnist_mlp.results import ResultError, RunResult, load_run, run_backend
+from mnist_mlp.results import ResultError, RunResult, load_run
 
 
 def load_gates(results: dict[str, RunResult]) -> dict:
-    """golden/gates.json's section for the run's backend, or a one-line ResultError naming the fix."""
+    """golden/gates.json's section for the run's stack, or a one-line ResultError naming the fix."""
     try:
-        return accuracy.section(run_backend(results))
+        return accuracy.section_of(next(iter(results.values())))
     except FileNotFoundError:
         raise ResultError(
             "golden/gates.json not found; create it with 'mnist-mlp calibrate RUN_DIR...'"
