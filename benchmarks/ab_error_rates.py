@@ -89,5 +89,6 @@ def main(argv: list[str] | None = None) -> int:
           f"A vs A false alarms {summary['false_alarms']}/{args.tries} -> {args.out / 'error_rates.json'}")
     return 0
 
+
 if __name__ == "__main__":
     sys.exit(main())

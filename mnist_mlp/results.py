@@ -212,8 +212,3 @@ def load_run(run_dir: str | Path) -> dict[str, RunResult]:
             f"run 'mnist-mlp reproduce --out {run_dir}' first"
         )
     return {name: read_result(run_dir / name / "result.json") for name in found}
-
-
-def run_backend(results: Mapping[str, RunResult]) -> str:
-    """The backend a run trained on (that of its first model)."""
-    return next(iter(results.values())).backend
