@@ -1,34 +1,46 @@
-"""A/B of two builds on this machine in one run, interleaved round by round (as ``asv continuous``
-and ``pyperf`` do), so drift in the machine's load hits both alike; then ``mnist-mlp
+"""A/B of two builds on this machine in one run, interleaved round by round, then ``mnist-mlp
 bench-compare`` on the two collected runs (exit 1 on a significant slowdown >= --threshold).
 
+    python benchmarks/ab.py --base-rev HEAD~1          # this tree against its parent commit
     python benchmarks/ab.py --base-python ENV1/bin/python --candidate-python ENV2/bin/python
-    python benchmarks/ab.py --base-rev HEAD~1 --candidate-python .tox/bench-ab/bin/python
     python benchmarks/ab.py --base-python P --candidate-python P --candidate-env MNIST_MLP_BENCH_INJECT=0.15
 
-Each round starts one short benchmark process per build (``pytest benchmarks -k test_step`` for
---models, --bench-rounds rounds each), base first in even rounds and candidate first in odd ones.
-Every process runs this tree's benchmark code against the ``mnist_mlp`` its Python imports (the
-build under test), from a scratch folder so this tree is not on its path. A build's per-process
-medians become the ``stats.data`` of its merged JSON in --out: base.json, candidate.json.
-``--base-rev REV`` builds that git revision first: a ``git worktree`` in --work and a virtualenv
-with it pip-installed (with its ``jax`` and ``test`` extras).
+--pairs times: one benchmark process per build (``pytest benchmarks -k test_step`` for --models,
+--bench-rounds rounds of one call each), both started at once on the same CPU set, handed the
+core in turns (benchmarks/turns.py): a round of one build, a round of the other, the order
+alternating every round, so adjacent rounds are a fraction of a second apart and the machine's
+slow phases (seconds long on a shared VM) hit both alike; as ``asv continuous`` and ``pyperf``
+interleave, at a finer grain. Every process runs this tree's benchmark code against the
+``mnist_mlp`` its Python imports, from a scratch folder so this tree is not on its path; the
+base's ``mnist_mlp`` location is checked. The rounds of every pair go, in order, into the
+``stats.data`` of each build's merged JSON in --out (base.json, candidate.json), marked paired.
+``--base-rev REV`` exports that git revision's ``mnist_mlp`` and ``golden`` (``git archive``) to
+--work and runs it with the candidate's Python (``PYTHONPATH``): the same installed packages on
+both sides, so only this repository's code differs.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
+import io
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
+import turns
+
+from mnist_mlp.files import write_json
+
 TREE = Path(__file__).resolve().parent.parent
-DEFAULT_MODELS = ("arch1_relu", "arch2_relu", "arch1_bn_dropout")
+DEFAULT_MODELS = ("arch1_relu", "arch2_relu")
 # What this tree's benchmark code needs from the mnist_mlp under test: exit 3 if it has no
 # mnist_mlp at all (a wrong --base-python), 4 if its mnist_mlp predates the A/B harness.
 HARNESS_PROBE = """import sys
@@ -41,6 +53,7 @@ try:
     from mnist_mlp.compat import compiled_train_step
 except ImportError:
     sys.exit(4)
+print(mnist_mlp.__file__)
 """
 
 
@@ -54,50 +67,118 @@ def env_pairs(items: list[str]) -> dict[str, str]:
     return pairs
 
 
-def build_revision(rev: str, work: Path) -> Path:
-    """A virtualenv with git revision ``rev`` of this tree installed; returns its Python."""
-    src, venv = work / "base-src", work / "base-venv"
-    subprocess.run(["git", "-C", str(TREE), "worktree", "remove", "--force", str(src)],
-                   capture_output=True, check=False)
-    subprocess.run(["git", "-C", str(TREE), "worktree", "add", "--detach", str(src), rev],
-                   check=True)
-    if not (venv / "bin" / "python").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", f"{src}[jax,test]"], check=True)
-    return python
+def export_revision(rev: str, work: Path) -> Path | None:
+    """``mnist_mlp`` and ``golden`` of git revision ``rev`` in WORK/base-src; None without it."""
+    found = subprocess.run(["git", "-C", str(TREE), "rev-parse", "--verify", "--quiet",
+                            f"{rev}^{{commit}}"], capture_output=True, check=False)
+    if found.returncode != 0:
+        return None
+    archive = subprocess.run(["git", "-C", str(TREE), "archive", "--format=tar", rev,
+                              "mnist_mlp", "golden"], capture_output=True, check=True)
+    src = work / "base-src"
+    shutil.rmtree(src, ignore_errors=True)
+    src.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(src, filter="data")
+        else:  # Python < 3.11.4: git archive of our own history holds plain files only
+            tar.extractall(src)
+    return src
 
 
-def run_once(python: str, side: str, index: int, args, extra_env: dict, out: Path) -> dict:
-    """One benchmark process; returns its pytest-benchmark JSON."""
-    path = out / f"{side}-{index:03d}.json"
+@dataclasses.dataclass
+class Worker:
+    """One benchmark process and the coordinator's ends of its two pipes."""
+
+    side: str
+    process: subprocess.Popen
+    go: int  # written: "your turn"
+    ready: int  # read: "my next round is waiting", or end of file when the process exits
+    json_path: Path
+    log_path: Path
+
+    def wait_ready(self) -> bool:
+        """Block until the process asks for its next round (True) or has exited (False)."""
+        return os.read(self.ready, 1) == turns.TOKEN
+
+    def give_turn(self) -> bool:
+        try:
+            os.write(self.go, turns.TOKEN)
+            return True
+        except BrokenPipeError:
+            return False
+
+    def close(self) -> None:
+        for fd in (self.go, self.ready):
+            os.close(fd)
+
+
+def start_worker(side: str, python: str, extra_env: dict, index: int, args, out: Path) -> Worker:
+    """One benchmark process for ``side``, waiting for turns on two fresh pipes."""
+    json_path, log_path = out / f"{side}-{index:03d}.json", out / f"{side}-{index:03d}.log"
     selection = " or ".join(args.models)
     command = [python, "-m", "pytest", str(TREE / "benchmarks" / "test_training_speed.py"), "-q",
                "-p", "no:cacheprovider", "-k", f"test_step and ({selection})",
-               f"--benchmark-json={path}"]
+               f"--benchmark-json={json_path}"]
+    go_read, go_write = os.pipe()
+    ready_read, ready_write = os.pipe()
     env = {**os.environ, "KERAS_BACKEND": args.backend,
-           "MNIST_MLP_BENCH_ROUNDS": str(args.bench_rounds), **extra_env}
+           "MNIST_MLP_BENCH_ROUNDS": str(args.bench_rounds), **extra_env,
+           turns.ENV: f"{go_read},{ready_write}"}
     scratch = out / "cwd"
     scratch.mkdir(exist_ok=True)
-    result = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True,
-                            check=False)
-    if result.returncode != 0 or not path.exists():
-        sys.stderr.write(result.stdout[-3000:] + result.stderr[-3000:])
-        print(f"ab.py: error: the {side} benchmark process failed (exit {result.returncode}); "
-              "its output is above", file=sys.stderr)
-        raise SystemExit(2)  # not 1, which means "significantly slower"
-    return json.loads(path.read_text())
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, cwd=scratch, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, pass_fds=(go_read, ready_write))
+    os.close(go_read)
+    os.close(ready_write)
+    return Worker(side, process, go_write, ready_read, json_path, log_path)
+
+
+def take_turns(workers: list[Worker]) -> int:
+    """Hand the CPUs to one worker round at a time, who goes first alternating every round,
+    until every worker has exited; returns the number of rounds handed out."""
+    alive = [w for w in workers if w.wait_ready()]  # all set up before any round is timed
+    handed = 0
+    while alive:
+        order = alive if handed % 2 == 0 else alive[::-1]
+        for worker in list(order):
+            if not (worker.give_turn() and worker.wait_ready()):
+                alive.remove(worker)
+        handed += 1
+    return handed
+
+
+def run_pair(index: int, sides: dict, args, out: Path) -> dict[str, dict]:
+    """Both builds' processes for pair ``index`` (who starts alternates by pair); their JSONs."""
+    names = ["base", "candidate"] if index % 2 == 0 else ["candidate", "base"]
+    workers = [start_worker(side, *sides[side], index=index, args=args, out=out)
+               for side in names]
+    take_turns(workers)
+    runs = {}
+    for worker in workers:
+        code = worker.process.wait()
+        worker.close()
+        if code != 0 or not worker.json_path.exists():
+            sys.stderr.write(worker.log_path.read_text()[-3000:])
+            print(f"ab.py: error: the {worker.side} benchmark process failed (exit {code}); "
+                  f"its log is above and in {worker.log_path}", file=sys.stderr)
+            raise SystemExit(2)  # not 1, which means "significantly slower"
+        runs[worker.side] = json.loads(worker.json_path.read_text())
+    return runs
 
 
 def merge(runs: list[dict]) -> dict:
-    """One JSON whose benchmarks hold each process's median (per call) as ``stats.data``."""
+    """One JSON whose benchmarks hold every pair's rounds, in pair order, as ``stats.data``."""
     merged = copy.deepcopy(runs[0])
     for entry in merged["benchmarks"]:
-        medians = [next(b["stats"]["median"] for b in run["benchmarks"]
-                        if b["fullname"] == entry["fullname"]) for run in runs]
-        entry["stats"] = {"median": statistics.median(medians), "min": min(medians),
-                          "max": max(medians), "rounds": len(medians), "data": medians}
-        entry["extra_info"]["ab_processes"] = len(medians)
+        per_pair = [next(b["stats"]["data"] for b in run["benchmarks"]
+                         if b["fullname"] == entry["fullname"]) for run in runs]
+        data = [value for rounds in per_pair for value in rounds]
+        entry["stats"] = {"median": statistics.median(data), "min": min(data), "max": max(data),
+                          "rounds": len(data), "data": data}
+        entry["extra_info"].update(ab_paired=True, ab_pairs=len(runs),
+                                   ab_rounds=[len(rounds) for rounds in per_pair])
     return merged
 
 
@@ -105,27 +186,38 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     base = parser.add_mutually_exclusive_group(required=True)
     base.add_argument("--base-python", help="Python of the base build's environment")
-    base.add_argument("--base-rev", help="git revision to build as the base (e.g. HEAD~1)")
+    base.add_argument("--base-rev", help="git revision of this repository to run as the base "
+                      "(e.g. HEAD~1), with the candidate's Python")
     parser.add_argument("--candidate-python", default=sys.executable)
     parser.add_argument("--base-env", nargs="*", default=[], metavar="KEY=VALUE")
     parser.add_argument("--candidate-env", nargs="*", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--rounds", type=int, default=6, help="processes per build (default 6)")
-    parser.add_argument("--bench-rounds", type=int, default=20,
-                        help="benchmark rounds per process (default 20)")
+    parser.add_argument("--pairs", type=int, default=2,
+                        help="process pairs, one process per build each (default 2)")
+    parser.add_argument("--bench-rounds", type=int, default=60,
+                        help="timed rounds (one call each) per model and process (default 60)")
     parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
     parser.add_argument("--backend", default="jax")
     parser.add_argument("--threshold", default="0.10")
     parser.add_argument("--out", type=Path, default=TREE / ".benchmarks" / "ab")
     parser.add_argument("--work", type=Path, default=TREE / ".tox" / "ab-base")
     args = parser.parse_args(argv)
-    if args.rounds < 2:
-        parser.error("--rounds must be at least 2 (one process a side gives no evidence)")
+    if args.pairs < 1 or args.bench_rounds < 2:
+        parser.error("--pairs must be at least 1 and --bench-rounds at least 2")
 
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    base_python = args.base_python or str(build_revision(args.base_rev, args.work))
+    base_env = env_pairs(args.base_env)
+    base_python = args.base_python or args.candidate_python
+    base_src = None
+    if args.base_rev:
+        base_src = export_revision(args.base_rev, args.work)
+        if base_src is None:
+            print(f"ab: no git revision {args.base_rev} here (not a git clone, or a shallow one): "
+                  "nothing to compare; `git fetch --unshallow` gives the A/B its base")
+            return 0
+        base_env["PYTHONPATH"] = str(base_src)
     probe = subprocess.run([base_python, "-c", HARNESS_PROBE], cwd=args.out, capture_output=True,
-                           env={**os.environ, **env_pairs(args.base_env)}, check=False)
+                           text=True, env={**os.environ, **base_env}, check=False)
     if probe.returncode == 4:
         print(f"ab: the base ({args.base_rev or base_python}) predates the A/B harness "
               "(no mnist_mlp.cpus, roofline or compat.compiled_train_step): nothing to compare")
@@ -134,18 +226,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ab.py: error: {base_python} cannot import mnist_mlp (exit {probe.returncode}); "
               "install the base build there or pass --base-env PYTHONPATH=...", file=sys.stderr)
         return 2
-    sides = {"base": (base_python, env_pairs(args.base_env)),
+    if base_src and not Path(probe.stdout.strip()).is_relative_to(base_src):
+        print(f"ab.py: error: the base imports mnist_mlp from {probe.stdout.strip()}, not from "
+              f"{base_src}: the A/B would compare this tree with itself", file=sys.stderr)
+        return 2
+    sides = {"base": (base_python, base_env),
              "candidate": (args.candidate_python, env_pairs(args.candidate_env))}
     runs: dict[str, list[dict]] = {"base": [], "candidate": []}
-    for index in range(args.rounds):
-        order = ("base", "candidate") if index % 2 == 0 else ("candidate", "base")
-        for side in order:
-            python, extra_env = sides[side]
-            runs[side].append(run_once(python, side, index, args, extra_env, args.out))
-        print(f"ab: round {index + 1}/{args.rounds} done ({time.perf_counter() - started:.0f}s)",
+    for index in range(args.pairs):
+        for side, run in run_pair(index, sides, args, args.out).items():
+            runs[side].append(run)
+        print(f"ab: pair {index + 1}/{args.pairs} done ({time.perf_counter() - started:.0f}s)",
               flush=True)
     for side, side_runs in runs.items():
-        (args.out / f"{side}.json").write_text(json.dumps(merge(side_runs), indent=1))
+        write_json(args.out / f"{side}.json", merge(side_runs))
         where = side_runs[0]["benchmarks"][0]["extra_info"].get("mnist_mlp")
         print(f"ab: {side}: {sides[side][0]} (mnist_mlp from {where})")
     compare = subprocess.run(

@@ -2,7 +2,7 @@
 slowdown (target: at least 9 of 10) and how often it cries wolf on A against A (at most 1 of 10).
 
     python benchmarks/ab_error_rates.py                       # 10 + 10 tries, ~the README's numbers
-    python benchmarks/ab_error_rates.py --tries 2 --rounds 2  # a quick look that it works
+    python benchmarks/ab_error_rates.py --tries 1 --pairs 1   # a quick look that it works
 
 Both sides of every try are this tree's code in this Python (PYTHONPATH=this tree); the
 "injected" tries give the candidate ``MNIST_MLP_BENCH_INJECT`` (benchmarks/injected.py: one extra
@@ -22,31 +22,31 @@ import sys
 import time
 from pathlib import Path
 
+from mnist_mlp import abcompare
 from mnist_mlp.files import write_json
 
 TREE = Path(__file__).resolve().parent.parent
 
 
 def one_try(kind: str, index: int, args) -> dict:
+    """One ``benchmarks/ab.py`` run; its verdict (exit 1 = alarm) and every model's ratio."""
     out = args.out / f"{kind}-{index:02d}"
     candidate_env = [f"PYTHONPATH={TREE}"]
     if kind == "injected":
         candidate_env.append(f"MNIST_MLP_BENCH_INJECT={args.inject}")
     command = [sys.executable, str(TREE / "benchmarks" / "ab.py"), "--base-python", sys.executable,
                "--candidate-python", sys.executable, "--base-env", f"PYTHONPATH={TREE}",
-               "--candidate-env", *candidate_env, "--rounds", str(args.rounds),
+               "--candidate-env", *candidate_env, "--pairs", str(args.pairs),
                "--bench-rounds", str(args.bench_rounds), "--backend", args.backend,
                "--models", *args.models, "--out", str(out)]
     code = subprocess.run(command, capture_output=True, text=True, check=False)
-    ratios = {}
-    for line in code.stdout.splitlines():
-        parts = line.split()
-        if len(parts) > 5 and parts[1] == "step" and parts[0] in args.models:
-            ratios[parts[0]] = float(parts[5])
-    if code.returncode not in (0, 1) or not ratios:  # 1 must come from bench-compare's table
+    if code.returncode not in (0, 1) or not (out / "candidate.json").exists():
         sys.stderr.write(code.stdout[-2000:] + code.stderr[-2000:])
         raise SystemExit(f"ab_error_rates: {kind} try {index} failed (exit {code.returncode})")
-    return {"kind": kind, "alarm": code.returncode == 1, "ratios": ratios}
+    rows = abcompare.compare(*abcompare.load_pair(out / "base.json", out / "candidate.json"))
+    return {"kind": kind, "alarm": code.returncode == 1,
+            "ratios": {r.model: round(r.ratio, 4) for r in rows},
+            "ci": {r.model: [round(r.ci_low, 4), round(r.ci_high, 4)] for r in rows}}
 
 
 def summarize(tries: list[dict], args, started: float, load_at_start) -> dict:
@@ -56,7 +56,7 @@ def summarize(tries: list[dict], args, started: float, load_at_start) -> dict:
         "detected": sum(t["alarm"] for t in tries if t["kind"] == "injected"),
         "false_alarms": sum(t["alarm"] for t in tries if t["kind"] == "a_vs_a"),
         "tries": done, "planned_tries": args.tries, "complete": done == args.tries,
-        "inject": args.inject, "threshold": 0.10, "rounds": args.rounds,
+        "inject": args.inject, "threshold": abcompare.THRESHOLD, "pairs": args.pairs,
         "bench_rounds": args.bench_rounds, "backend": args.backend, "models": args.models,
         "cpus": os.environ.get("MNIST_MLP_BENCH_CPUS") or "default (first usable core)",
         "machine": platform.processor() or platform.machine(), "load_at_start": load_at_start,
@@ -67,8 +67,8 @@ def summarize(tries: list[dict], args, started: float, load_at_start) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tries", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=6, help="ab.py processes per build")
-    parser.add_argument("--bench-rounds", type=int, default=20)
+    parser.add_argument("--pairs", type=int, default=2, help="ab.py's process pairs")
+    parser.add_argument("--bench-rounds", type=int, default=60)
     parser.add_argument("--inject", type=float, default=0.15)
     parser.add_argument("--backend", default="jax")
     parser.add_argument("--models", nargs="+", default=["arch1_relu", "arch2_relu"])

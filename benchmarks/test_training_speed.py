@@ -18,8 +18,9 @@ the machine's load hits all of a model's numbers alike):
 Each benchmark tags ``extra_info`` with ``kind`` and ``model`` (``mnist-mlp bench-check`` finds
 them so), ``cpus`` and ``busy_threads``, and asserts the suite's invariants: the process runs on
 its declared CPUs, no more threads burned CPU than it has, and no step beats its floor beyond
-noise. ``MNIST_MLP_BENCH_ROUNDS`` shortens a run (A/B rounds); ``MNIST_MLP_BENCH_INJECT`` runs
-the test-only slowed variant (benchmarks/injected.py).
+noise. ``MNIST_MLP_BENCH_ROUNDS`` shortens a run; ``MNIST_MLP_BENCH_INJECT`` runs the test-only
+slowed variant (benchmarks/injected.py); under ``benchmarks/ab.py`` (``MNIST_MLP_AB_TURNS``) every
+round is one call and waits for its turn (benchmarks/turns.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import os
 
 import injected
 import pytest
+import turns
 
 from mnist_mlp import cpus, models, roofline
 from mnist_mlp.compat import KERAS_3, compiled_train_step
@@ -37,6 +39,7 @@ from mnist_mlp.recipe import NOTEBOOK
 from mnist_mlp.train import compile_model
 
 ROUNDS = int(os.environ.get("MNIST_MLP_BENCH_ROUNDS") or 50)
+TURNS = turns.from_env()
 ITERATIONS, WARMUP_ROUNDS = 5, 2
 EPOCH_MODEL, EPOCH_ROUNDS = "arch1_relu", 5
 # A step may beat its floor by this much before the suite calls the floor wrong: the peak and
@@ -55,7 +58,12 @@ def measure(benchmark, run, kind: str, name: str, environment: dict, medians: di
     benchmark.extra_info.update(kind=kind, model=name, **environment)
     run()  # first call outside the counted loop: tracing and compiling run on other threads
     with cpus.ThreadMeter() as meter:
-        benchmark.pedantic(run, rounds=rounds, iterations=iterations, warmup_rounds=warmup_rounds)
+        if TURNS:  # one call a round, each after the other build's (pytest-benchmark: setup
+            # functions need iterations=1)
+            benchmark.pedantic(run, setup=TURNS.wait, rounds=rounds, warmup_rounds=warmup_rounds)
+        else:
+            benchmark.pedantic(run, rounds=rounds, iterations=iterations,
+                               warmup_rounds=warmup_rounds)
     running_on = sorted(os.sched_getaffinity(0))
     benchmark.extra_info.update(cpus=running_on, busy_threads=meter.result.count,
                                 cpu_per_wall=round(meter.result.cpu_per_wall, 3),

@@ -1,13 +1,17 @@
 """A/B of two benchmark runs: is the candidate slower than the base, by at least a threshold?
 
 Input: two pytest-benchmark ``--benchmark-json`` files whose benchmarks keep their per-round
-times in ``stats.data`` (``--benchmark-json`` always does; ``benchmarks/ab.py`` writes one value
-per benchmark process there, its median, from rounds interleaved with the other build's). Per
-benchmark (``kind``, ``model``), the candidate/base ratio is the Hodges-Lehmann estimate (median
-of all pairwise log ratios), with a bootstrap 95 % confidence interval; the candidate is SLOWER
-when that ratio is at least ``1 + threshold`` and a one-sided Mann-Whitney U test says the
-candidate's times are larger (p < alpha): the rule of ``asv continuous`` (a factor and a
-Mann-Whitney test), with a median-based ratio.
+times in ``stats.data`` (``--benchmark-json`` always does). The candidate is SLOWER when its
+ratio to the base is at least ``1 + threshold`` and a one-sided test says its times are larger
+(p < alpha): the rule of ``asv continuous`` (a factor and a significance test), per benchmark
+(``kind``, ``model``), with a bootstrap 95 % confidence interval for the ratio.
+
+* Paired (both runs from ``benchmarks/ab.py``, marked ``ab_paired``, as many rounds a side):
+  round i of one build ran next to round i of the other, so the ratio is the median of the
+  per-round ratios and the test is Wilcoxon's signed-rank test on their logs; the machine's
+  drift cancels within each pair.
+* Otherwise (any two runs): the Hodges-Lehmann ratio (median of all pairwise log ratios) and a
+  Mann-Whitney U test.
 """
 
 from __future__ import annotations
@@ -23,7 +27,15 @@ SLOWER, FASTER, SAME = "SLOWER", "faster", "same"
 THRESHOLD, ALPHA, CONFIDENCE, RESAMPLES = 0.10, 0.05, 0.95, 2000
 
 
-def samples(bench: dict, source: str) -> dict[tuple[str, str], np.ndarray]:
+@dataclasses.dataclass(frozen=True)
+class Sample:
+    """One benchmark's seconds per step, every round; ``paired`` if from benchmarks/ab.py."""
+
+    values: np.ndarray
+    paired: bool = False
+
+
+def samples(bench: dict, source: str) -> dict[tuple[str, str], Sample]:
     """``(kind, model) -> seconds per step`` of every round, from tagged benchmarks."""
     found = {}
     for entry in bench["benchmarks"]:
@@ -39,7 +51,8 @@ def samples(bench: dict, source: str) -> dict[tuple[str, str], np.ndarray]:
         if values is None or not np.all(values > 0):
             raise BenchJSONError(f"{source}: {entry.get('name', '?')} has non-positive or "
                                  "non-numeric times in stats.data")
-        found[info["kind"], info.get("model")] = values / info.get("steps_per_call", 1)
+        found[info["kind"], info.get("model")] = Sample(values / info.get("steps_per_call", 1),
+                                                        bool(info.get("ab_paired")))
     return found
 
 
@@ -62,6 +75,17 @@ class Comparison:
     p_slower: float
     p_faster: float
     verdict: str
+    paired: bool = False
+
+
+def verdict_of(ratio: float, p_slower: float, p_faster: float, threshold: float,
+               alpha: float) -> str:
+    """SLOWER / faster only when the ratio clears the threshold and the test agrees."""
+    if ratio >= 1 + threshold and p_slower < alpha:
+        return SLOWER
+    if ratio <= 1 / (1 + threshold) and p_faster < alpha:
+        return FASTER
+    return SAME
 
 
 def compare_one(key: tuple[str, str], base: np.ndarray, candidate: np.ndarray,
@@ -76,22 +100,39 @@ def compare_one(key: tuple[str, str], base: np.ndarray, candidate: np.ndarray,
         p_faster = float(stats.mannwhitneyu(candidate, base, alternative="less").pvalue)
     else:  # one value a side: an estimate, no evidence
         low, high, p_slower, p_faster = 0.0, float("inf"), 1.0, 1.0
-    if ratio >= 1 + threshold and p_slower < alpha:
-        verdict = SLOWER
-    elif ratio <= 1 / (1 + threshold) and p_faster < alpha:
-        verdict = FASTER
-    else:
-        verdict = SAME
     return Comparison(key[0], key[1], len(base), len(candidate), float(np.median(base)) * 1e3,
                       float(np.median(candidate)) * 1e3, ratio, low, high, p_slower, p_faster,
-                      verdict)
+                      verdict_of(ratio, p_slower, p_faster, threshold, alpha))
 
 
-def compare(base: dict, candidate: dict, threshold: float = THRESHOLD,
-            alpha: float = ALPHA) -> list[Comparison]:
-    """One comparison per benchmark present in both runs, in the base's order."""
-    return [compare_one(key, base[key], candidate[key], threshold, alpha)
-            for key in base if key in candidate]
+def compare_paired(key: tuple[str, str], base: np.ndarray, candidate: np.ndarray,
+                   threshold: float = THRESHOLD, alpha: float = ALPHA) -> Comparison:
+    """Round i of ``candidate`` against round i of ``base``: median ratio, signed-rank test."""
+    logs = np.log(candidate) - np.log(base)
+    ratio = float(np.exp(np.median(logs)))
+    ci = stats.bootstrap((logs,), np.median, confidence_level=CONFIDENCE, n_resamples=RESAMPLES,
+                         method="percentile", rng=np.random.default_rng(0)).confidence_interval
+    p_slower = float(stats.wilcoxon(logs, alternative="greater").pvalue)
+    p_faster = float(stats.wilcoxon(logs, alternative="less").pvalue)
+    return Comparison(key[0], key[1], len(base), len(candidate), float(np.median(base)) * 1e3,
+                      float(np.median(candidate)) * 1e3, ratio, float(np.exp(ci.low)),
+                      float(np.exp(ci.high)), p_slower, p_faster,
+                      verdict_of(ratio, p_slower, p_faster, threshold, alpha), paired=True)
+
+
+def compare(base: dict[tuple[str, str], Sample], candidate: dict[tuple[str, str], Sample],
+            threshold: float = THRESHOLD, alpha: float = ALPHA) -> list[Comparison]:
+    """One comparison per benchmark present in both runs, in the base's order; paired where
+    both runs are benchmarks/ab.py's with as many rounds."""
+    rows = []
+    for key, b in base.items():
+        if key not in candidate:
+            continue
+        c = candidate[key]
+        paired = b.paired and c.paired and len(b.values) == len(c.values) > 1
+        compare_rows = compare_paired if paired else compare_one
+        rows.append(compare_rows(key, b.values, c.values, threshold, alpha))
+    return rows
 
 
 def load_pair(base_path, candidate_path) -> tuple[dict, dict]:
@@ -103,12 +144,13 @@ def load_pair(base_path, candidate_path) -> tuple[dict, dict]:
 
 
 def format_table(rows: list[Comparison], threshold: float) -> str:
-    header = (f"{'model':<18} {'kind':<13} {'n':>5} {'base ms':>9} {'cand ms':>9} {'ratio':>6} "
+    header = (f"{'model':<18} {'kind':<13} {'n':>8} {'base ms':>9} {'cand ms':>9} {'ratio':>6} "
               f"{'95% CI':>15} {'p(slower)':>9}  verdict (slower = ratio >= {1 + threshold:.2f}"
               " and p < alpha)")
     lines = [header, "-" * len(header)]
     for r in rows:
-        lines.append(f"{r.model:<18} {r.kind:<13} {f'{r.n_base}/{r.n_candidate}':>5} "
+        n = f"{r.n_base} pairs" if r.paired else f"{r.n_base}/{r.n_candidate}"
+        lines.append(f"{r.model:<18} {r.kind:<13} {n:>8} "
                      f"{r.base_ms:>9.3f} {r.candidate_ms:>9.3f} {r.ratio:>6.3f} "
                      f"{f'[{r.ci_low:.3f}, {r.ci_high:.3f}]':>15} {r.p_slower:>9.4f}  {r.verdict}")
     return "\n".join(lines)

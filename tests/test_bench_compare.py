@@ -11,11 +11,15 @@ import pytest
 from mnist_mlp import abcompare, cli
 
 
-def bench(per_model: dict[str, list[float]], steps: int = 1, kind: str = "step") -> dict:
-    """pytest-benchmark JSON with per-round ``stats.data`` (seconds per call)."""
+def bench(per_model: dict[str, list[float]], steps: int = 1, kind: str = "step",
+          paired: bool = False) -> dict:
+    """pytest-benchmark JSON with per-round ``stats.data`` (seconds per call); ``paired`` marks
+    it as benchmarks/ab.py's merged output, whose rounds pair up with the other build's."""
+    ab = {"ab_paired": True, "ab_pairs": 1} if paired else {}
     return {"machine_info": {}, "commit_info": {}, "version": "5.2.3", "benchmarks": [
         {"name": f"test_{kind}[{model}]", "group": model,
-         "extra_info": {"kind": kind, "model": model, "steps_per_call": steps, "backend": "jax"},
+         "extra_info": {"kind": kind, "model": model, "steps_per_call": steps, "backend": "jax",
+                        **ab},
          "stats": {"median": float(np.median(data)), "data": list(data)}}
         for model, data in per_model.items()]}
 
@@ -33,7 +37,7 @@ def test_hodges_lehmann_ratio_by_hand():
 
 def test_samples_are_per_step_seconds_from_stats_data():
     data = abcompare.samples(bench({"arch1_relu": [0.008, 0.016]}, steps=8), "x.json")
-    assert data["step", "arch1_relu"].tolist() == pytest.approx([0.001, 0.002])
+    assert data["step", "arch1_relu"].values.tolist() == pytest.approx([0.001, 0.002])
 
 
 def test_injected_fifteen_percent_is_a_significant_slowdown():
@@ -71,6 +75,52 @@ def test_faster_is_reported_and_passes():
     (row,) = abcompare.compare(abcompare.samples(bench({"m": noisy(1.0, seed=7)}), "b"),
                                abcompare.samples(bench({"m": noisy(0.8, seed=8)}), "c"))
     assert row.verdict == abcompare.FASTER
+
+
+def drifting(n: int = 60, seed: int = 0) -> np.ndarray:
+    """A shared VM's slow phases: the step time moves to a new level (log-sd 0.25) every 10
+    rounds, the same for both builds of a pair of adjacent rounds."""
+    rng = np.random.default_rng(seed)
+    return np.repeat(np.exp(rng.normal(0.0, 0.25, n // 10)), 10)
+
+
+def paired_runs(drift: np.ndarray, slowdown: float, noise: float = 0.01, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    base = drift * np.exp(rng.normal(0.0, noise, len(drift)))
+    candidate = drift * slowdown * np.exp(rng.normal(0.0, noise, len(drift)))
+    return (abcompare.samples(bench({"m": list(base)}, paired=True), "b"),
+            abcompare.samples(bench({"m": list(candidate)}, paired=True), "c"))
+
+
+def test_paired_rounds_see_through_drift_that_widens_the_unpaired_interval():
+    base, candidate = paired_runs(drifting(seed=11), 1.15, seed=12)
+    (paired,) = abcompare.compare(base, candidate)
+    assert paired.paired and paired.verdict == abcompare.SLOWER
+    assert paired.ratio == pytest.approx(1.15, abs=0.01) and paired.p_slower < 1e-6
+    # The same numbers without the pairing: the drift's levels widen the interval.
+    unpaired = abcompare.compare_one(("step", "m"), base["step", "m"].values,
+                                     candidate["step", "m"].values)
+    assert not unpaired.paired
+    assert paired.ci_high - paired.ci_low < 0.2 * (unpaired.ci_high - unpaired.ci_low)
+
+
+def test_paired_a_against_a_under_drift_is_quiet():
+    (row,) = abcompare.compare(*paired_runs(drifting(seed=13), 1.0, seed=14))
+    assert row.verdict == abcompare.SAME and row.ci_low < 1.0 < row.ci_high
+
+
+def test_paired_slowdown_below_the_threshold_passes():
+    (row,) = abcompare.compare(*paired_runs(drifting(seed=15), 1.05, noise=0.002, seed=16))
+    assert row.p_slower < 1e-6 and row.verdict == abcompare.SAME
+
+
+def test_runs_pair_only_when_both_are_marked_and_equally_long():
+    paired = bench({"m": noisy(1.0, 10)}, paired=True)
+    assert abcompare.samples(paired, "b")["step", "m"].paired
+    assert not abcompare.samples(bench({"m": noisy(1.0, 10)}), "b")["step", "m"].paired
+    (row,) = abcompare.compare(abcompare.samples(paired, "b"),
+                               abcompare.samples(bench({"m": noisy(1.2, 12)}, paired=True), "c"))
+    assert not row.paired  # 10 rounds against 12: nothing to pair, so Mann-Whitney
 
 
 def write(tmp_path, name, content) -> str:
