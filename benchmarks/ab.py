@@ -113,26 +113,32 @@ class Worker:
             os.close(fd)
 
 
+def spawn(side: str, command: list[str], env: dict, json_path: Path, log_path: Path,
+          cwd: Path) -> Worker:
+    """Start ``command`` as ``side``'s worker, its turn pipes named in its environment."""
+    go_read, go_write = os.pipe()
+    ready_read, ready_write = os.pipe()
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, cwd=cwd, env={**env, turns.ENV: f"{go_read},{ready_write}"},
+                                   stdout=log, stderr=subprocess.STDOUT,
+                                   pass_fds=(go_read, ready_write))
+    os.close(go_read)
+    os.close(ready_write)
+    return Worker(side, process, go_write, ready_read, json_path, log_path)
+
+
 def start_worker(side: str, python: str, extra_env: dict, index: int, args, out: Path) -> Worker:
-    """One benchmark process for ``side``, waiting for turns on two fresh pipes."""
+    """One benchmark process for ``side``, waiting for its turns."""
     json_path, log_path = out / f"{side}-{index:03d}.json", out / f"{side}-{index:03d}.log"
     selection = " or ".join(args.models)
     command = [python, "-m", "pytest", str(TREE / "benchmarks" / "test_training_speed.py"), "-q",
                "-p", "no:cacheprovider", "-k", f"test_step and ({selection})",
                f"--benchmark-json={json_path}"]
-    go_read, go_write = os.pipe()
-    ready_read, ready_write = os.pipe()
     env = {**os.environ, "KERAS_BACKEND": args.backend,
-           "MNIST_MLP_BENCH_ROUNDS": str(args.bench_rounds), **extra_env,
-           turns.ENV: f"{go_read},{ready_write}"}
+           "MNIST_MLP_BENCH_ROUNDS": str(args.bench_rounds), **extra_env}
     scratch = out / "cwd"
     scratch.mkdir(exist_ok=True)
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=scratch, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, pass_fds=(go_read, ready_write))
-    os.close(go_read)
-    os.close(ready_write)
-    return Worker(side, process, go_write, ready_read, json_path, log_path)
+    return spawn(side, command, env, json_path, log_path, scratch)
 
 
 def take_turns(workers: list[Worker]) -> int:

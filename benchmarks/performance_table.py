@@ -41,6 +41,12 @@ def fmt(value, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+def ratio_range(error_rates: dict, kind: str) -> str:
+    """Smallest to largest candidate/base ratio over every model of every ``kind`` try."""
+    ratios = [r for t in error_rates["results"] if t["kind"] == kind for r in t["ratios"].values()]
+    return f"ratios {min(ratios):.2f}-{max(ratios):.2f}"
+
+
 def render(runs: dict[str, dict], error_rates: dict | None) -> str:
     tables = {backend: by_kind(run) for backend, run in runs.items()}
     first = next(iter(tables.values()))
@@ -71,10 +77,11 @@ def render(runs: dict[str, dict], error_rates: dict | None) -> str:
     text = [intro, "", *lines, "", *machine]
     if error_rates:
         e = error_rates
-        rates = (f"A/B detector (`benchmarks/ab_error_rates.py`, {e['backend']}, "
-                 f"{', '.join(e['models'])}, {e['rounds']} processes a side): an injected "
-                 f"{e['inject']:.0%} slowdown caught in {e['detected']}/{e['tries']} tries; "
-                 f"A against A false alarms {e['false_alarms']}/{e['tries']}")
+        rates = (f"A/B detector (`benchmarks/ab_error_rates.py`) on this machine ({e['backend']}; "
+                 f"{', '.join(e['models'])}; {e['pairs']} process pairs x {e['bench_rounds']} "
+                 f"rounds taking turns): an injected {e['inject']:.0%} slowdown caught in "
+                 f"{e['detected']}/{e['tries']} tries ({ratio_range(e, 'injected')}); A against A "
+                 f"false alarms {e['false_alarms']}/{e['tries']} ({ratio_range(e, 'a_vs_a')})")
         if not e.get("complete", True):
             rates += f" (cut short: {e['tries']} of {e['planned_tries']} planned tries)"
         rates += "."

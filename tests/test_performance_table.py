@@ -30,14 +30,21 @@ def run(backend: str, step_ms: float, mfu: float) -> dict:
     ]}
 
 
+def tries(kind: str, ratios: list[float]) -> list[dict]:
+    return [{"kind": kind, "ratios": {"arch1_relu": r, "arch2_relu": r - 0.01}} for r in ratios]
+
+
 def test_one_row_per_model_with_each_backends_step_and_mfu(table):
-    rates = {"backend": "jax", "models": ["arch1_relu"], "rounds": 6, "inject": 0.15,
-             "detected": 10, "false_alarms": 0, "tries": 10}
+    rates = {"backend": "jax", "models": ["arch1_relu", "arch2_relu"], "pairs": 2,
+             "bench_rounds": 60, "inject": 0.15, "detected": 10, "false_alarms": 0, "tries": 10,
+             "results": tries("injected", [1.17, 1.21]) + tries("a_vs_a", [0.98, 1.03])}
     text = table.render({"jax": run("jax", 1.6, 0.72), "torch": run("torch", 4.4, 0.26)}, rates)
     lines = text.splitlines()
     assert "| arch1_relu | 1.200 | 1.250 | 1.600 | 0.72 | 4.400 | 0.26 |" in lines
     assert lines[2].startswith("| model | floor ms | BLAS ref ms | jax ms | jax MFU | torch ms")
-    assert "caught in 10/10 tries; A against A false alarms 0/10." in text
+    assert ("(jax; arch1_relu, arch2_relu; 2 process pairs x 60 rounds taking turns): an "
+            "injected 15% slowdown caught in 10/10 tries (ratios 1.16-1.21); A against A false "
+            "alarms 0/10 (ratios 0.97-1.03).") in text
     assert "peak 250 GFLOP/s from jax" in text and "cpus [0]" in text
 
 
@@ -50,7 +57,9 @@ def test_write_readme_replaces_only_between_the_markers(table, tmp_path, monkeyp
 
 
 def test_error_rates_of_a_run_cut_short_say_how_many_tries_ran(table):
-    rates = {"backend": "jax", "models": ["arch1_relu"], "rounds": 6, "inject": 0.15,
-             "detected": 7, "false_alarms": 1, "tries": 7, "planned_tries": 10, "complete": False}
+    rates = {"backend": "jax", "models": ["arch1_relu"], "pairs": 2, "bench_rounds": 60,
+             "inject": 0.15, "detected": 7, "false_alarms": 1, "tries": 7, "planned_tries": 10,
+             "complete": False, "results": tries("injected", [1.2]) + tries("a_vs_a", [1.0])}
     text = table.render({"jax": run("jax", 1.6, 0.72)}, rates)
-    assert "caught in 7/7 tries; A against A false alarms 1/7 (cut short: 7 of 10 planned tries)." in text
+    assert ("caught in 7/7 tries (ratios 1.19-1.20); A against A false alarms 1/7 (ratios "
+            "0.99-1.00) (cut short: 7 of 10 planned tries).") in text

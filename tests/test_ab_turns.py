@@ -1,0 +1,73 @@
+"""benchmarks/ab.py's turn-taking: two builds' processes on one core, one timed round each in
+turn, who goes first alternating every round, so adjacent rounds of the two builds pair up."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+# A stand-in for a benchmark process: asks for a turn (like the peak measurement), then runs
+# ROUNDS rounds, each after a turn, logging "<side><round>" when it runs; CRASH_AT stops it early.
+FAKE_WORKER = """
+import os, sys, turns
+side, rounds, crash_at = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+handoff = turns.from_env()
+handoff.wait()
+for i in range(rounds):
+    if i == crash_at:
+        sys.exit(5)
+    with open(sys.argv[4], "a") as log:
+        log.write(f"{side}{i}\\n")
+    handoff.wait()
+"""
+
+
+@pytest.fixture(scope="module")
+def ab():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location("ab_under_test", BENCHMARKS / "ab.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop("ab_under_test", None)
+        sys.path.remove(str(BENCHMARKS))
+
+
+def workers(ab, tmp_path, rounds: dict[str, int], crash_at: dict[str, int] | None = None):
+    script = tmp_path / "fake_worker.py"
+    script.write_text(FAKE_WORKER)
+    log = tmp_path / "order.log"
+    env = {**os.environ, "PYTHONPATH": str(BENCHMARKS)}
+    return log, [ab.spawn(side, [sys.executable, str(script), side, str(n),
+                                 str((crash_at or {}).get(side, -1)), str(log)],
+                          env, tmp_path / f"{side}.json", tmp_path / f"{side}.log", tmp_path)
+                 for side, n in rounds.items()]
+
+
+def finish(team) -> list[int]:
+    codes = [w.process.wait(timeout=30) for w in team]
+    for w in team:
+        w.close()
+    return codes
+
+
+def test_rounds_alternate_and_who_goes_first_swaps_every_round(ab, tmp_path):
+    log, team = workers(ab, tmp_path, {"A": 3, "B": 3})
+    ab.take_turns(team)
+    assert finish(team) == [0, 0]
+    assert log.read_text().split() == ["A0", "B0", "B1", "A1", "A2", "B2"]
+
+
+def test_a_worker_that_dies_leaves_the_other_its_turns(ab, tmp_path):
+    log, team = workers(ab, tmp_path, {"A": 3, "B": 3}, crash_at={"A": 1})
+    ab.take_turns(team)
+    assert finish(team) == [5, 0]
+    assert log.read_text().split() == ["A0", "B0", "B1", "B2"]
