@@ -310,6 +310,9 @@ def cmd_bench_check(args) -> int:
           f"{budgets['calibration']['backend']}")
     for flag in speed.thread_flags(bench):
         print(f"more busy threads than cpus: {flag}")
+    changes = speed.condition_changes(bench, budgets)
+    if changes:
+        print(f"differs from the calibration: {'; '.join(changes)}")
     if budgets.get("provisional"):
         print(f"provisional budgets: {budgets['provisional']}")
     rows = speed.rows(bench, budgets)

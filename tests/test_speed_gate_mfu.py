@@ -188,3 +188,33 @@ def test_bench_calibrate_refuses_runs_of_two_backends(tmp_path, capsys):
         paths[-1].write_text(json.dumps(bench))
     assert cli.main(["bench-calibrate", *map(str, paths), "--write", str(tmp_path / "g.json")]) == 2
     assert "one backend" in capsys.readouterr().err
+
+
+CALIBRATION = {"backend": "jax", "keras": "3.15.1", "jax": "0.10.2", "tensorflow": "2.21.0",
+               "cpu": "AMD EPYC", "threads": {"blas": 1}}
+
+
+def test_conditions_that_differ_from_the_calibration_are_named():
+    bench = run()
+    bench["benchmarks"][1]["extra_info"].update(backend="jax", keras="3.16.0", jax="0.11.0",
+                                                tensorflow=None, cpu="AMD EPYC",
+                                                threads={"blas": 2})
+    # TensorFlow is not the run's backend: not installed is no change that matters.
+    assert speed.condition_changes(bench, {"calibration": CALIBRATION}) == [
+        "keras 3.15.1 -> 3.16.0", "threads {'blas': 1} -> {'blas': 2}", "jax 0.10.2 -> 0.11.0"]
+
+
+def test_the_calibrated_conditions_raise_nothing():
+    bench = run()
+    bench["benchmarks"][1]["extra_info"].update(CALIBRATION)
+    assert speed.condition_changes(bench, {"calibration": CALIBRATION}) == []
+
+
+def test_cli_prints_what_differs_from_the_calibration(tmp_path, capsys):
+    bench = golden_run(1.1, "jax")
+    for item in bench["benchmarks"]:
+        item["extra_info"].update(keras="9.9.9")
+    code, out = bench_check(tmp_path, capsys, bench)
+    assert code == 0
+    assert f"differs from the calibration: keras {speed.section('jax')['calibration']['keras']} " \
+           "-> 9.9.9" in out

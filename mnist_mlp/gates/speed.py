@@ -146,6 +146,23 @@ def thread_flags(bench: dict) -> list[str]:
             and info["busy_threads"] > len(info["cpus"])]
 
 
+# What a run records (extra_info) and a calibration keeps, and that changes MFU if it differs;
+# and the backend's own package (the run's backend names it: tensorflow, jax or torch).
+CONDITIONS = ("backend", "keras", "cpu", "threads")
+
+
+def condition_changes(bench: dict, budgets: dict) -> list[str]:
+    """``"name calibrated -> this run"`` for each recorded condition of the run's first step
+    benchmark that differs from the budgets' calibration (told, not failed: MFU is meant to
+    travel between machines and versions, and an upgrade is what the gate is for)."""
+    calibration = budgets.get("calibration", {})
+    info = next((e["extra_info"] for e in bench["benchmarks"]
+                 if e.get("extra_info", {}).get("kind") == "step"), {})
+    names = (*CONDITIONS, info.get("backend"))
+    return [f"{name} {calibration[name]} -> {info[name]}" for name in names
+            if name in calibration and name in info and calibration[name] != info[name]]
+
+
 def rows(bench: dict, budgets: dict) -> list[SpeedRow]:
     """One row per model in ``budgets["models"]`` (plus the epoch row); pure: no I/O."""
     found = step_measures(bench)
