@@ -118,10 +118,10 @@ def spawn(side: str, command: list[str], env: dict, json_path: Path, log_path: P
     """Start ``command`` as ``side``'s worker, its turn pipes named in its environment."""
     go_read, go_write = os.pipe()
     ready_read, ready_write = os.pipe()
+    env = {**env, turns.ENV: f"{go_read},{ready_write}"}
     with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=cwd, env={**env, turns.ENV: f"{go_read},{ready_write}"},
-                                   stdout=log, stderr=subprocess.STDOUT,
-                                   pass_fds=(go_read, ready_write))
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, pass_fds=(go_read, ready_write))
     os.close(go_read)
     os.close(ready_write)
     return Worker(side, process, go_write, ready_read, json_path, log_path)
