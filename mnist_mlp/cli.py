@@ -452,7 +452,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=positive_float, default=0.10,
                    help="smallest slowdown that fails, as a fraction (default 0.10)")
     p.add_argument("--alpha", type=positive_float, default=0.05,
-                   help="significance level of the one-sided Mann-Whitney U test (default 0.05)")
+                   help="significance level of the one-sided test: Wilcoxon signed-rank on "
+                        "benchmarks/ab.py's paired rounds, else Mann-Whitney U (default 0.05)")
     p.set_defaults(func=cmd_bench_compare)
     return parser
 
