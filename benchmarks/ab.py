@@ -40,7 +40,8 @@ import turns
 from mnist_mlp.files import write_json
 
 TREE = Path(__file__).resolve().parent.parent
-DEFAULT_MODELS = ("arch1_relu", "arch2_relu")
+# The configuration CI runs and benchmarks/ab_error_rates.py measures.
+DEFAULT_MODELS, DEFAULT_PAIRS, DEFAULT_BENCH_ROUNDS = ("arch1_relu", "arch2_relu"), 2, 60
 # What this tree's benchmark code needs from the mnist_mlp under test: exit 3 if it has no
 # mnist_mlp at all (a wrong --base-python), 4 if its mnist_mlp predates the A/B harness.
 HARNESS_PROBE = """import sys
@@ -141,9 +142,9 @@ def start_worker(side: str, python: str, extra_env: dict, index: int, args, out:
     return spawn(side, command, env, json_path, log_path, scratch)
 
 
-def take_turns(workers: list[Worker]) -> int:
+def take_turns(workers: list[Worker]) -> None:
     """Hand the CPUs to one worker round at a time, who goes first alternating every round,
-    until every worker has exited; returns the number of rounds handed out."""
+    until every worker has exited."""
     alive = [w for w in workers if w.wait_ready()]  # all set up before any round is timed
     handed = 0
     while alive:
@@ -152,7 +153,6 @@ def take_turns(workers: list[Worker]) -> int:
             if not (worker.give_turn() and worker.wait_ready()):
                 alive.remove(worker)
         handed += 1
-    return handed
 
 
 def run_pair(index: int, sides: dict, args, out: Path) -> dict[str, dict]:
@@ -197,10 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidate-python", default=sys.executable)
     parser.add_argument("--base-env", nargs="*", default=[], metavar="KEY=VALUE")
     parser.add_argument("--candidate-env", nargs="*", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--pairs", type=int, default=2,
-                        help="process pairs, one process per build each (default 2)")
-    parser.add_argument("--bench-rounds", type=int, default=60,
-                        help="timed rounds (one call each) per model and process (default 60)")
+    parser.add_argument("--pairs", type=int, default=DEFAULT_PAIRS,
+                        help="process pairs, one process per build each (default %(default)s)")
+    parser.add_argument("--bench-rounds", type=int, default=DEFAULT_BENCH_ROUNDS,
+                        help="timed rounds (one call each) per model and process "
+                             "(default %(default)s)")
     parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
     parser.add_argument("--backend", default="jax")
     parser.add_argument("--threshold", default="0.10")

@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+import ab
+
 from mnist_mlp import abcompare
 from mnist_mlp.files import write_json
 
@@ -67,11 +69,11 @@ def summarize(tries: list[dict], args, started: float, load_at_start) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tries", type=int, default=10)
-    parser.add_argument("--pairs", type=int, default=2, help="ab.py's process pairs")
-    parser.add_argument("--bench-rounds", type=int, default=60)
+    parser.add_argument("--pairs", type=int, default=ab.DEFAULT_PAIRS, help="ab.py's process pairs")
+    parser.add_argument("--bench-rounds", type=int, default=ab.DEFAULT_BENCH_ROUNDS)
     parser.add_argument("--inject", type=float, default=0.15)
     parser.add_argument("--backend", default="jax")
-    parser.add_argument("--models", nargs="+", default=["arch1_relu", "arch2_relu"])
+    parser.add_argument("--models", nargs="+", default=list(ab.DEFAULT_MODELS))
     parser.add_argument("--out", type=Path, default=TREE / ".benchmarks" / "ab-error-rates")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -88,6 +88,15 @@ def verdict_of(ratio: float, p_slower: float, p_faster: float, threshold: float,
     return SAME
 
 
+def comparison(key: tuple[str, str], base: np.ndarray, candidate: np.ndarray, ratio: float,
+               ci: tuple[float, float], p: tuple[float, float], threshold: float, alpha: float,
+               paired: bool = False) -> Comparison:
+    """The row of one benchmark from its estimate, interval and (p_slower, p_faster)."""
+    return Comparison(key[0], key[1], len(base), len(candidate), float(np.median(base)) * 1e3,
+                      float(np.median(candidate)) * 1e3, ratio, *ci, *p,
+                      verdict_of(ratio, *p, threshold, alpha), paired)
+
+
 def compare_one(key: tuple[str, str], base: np.ndarray, candidate: np.ndarray,
                 threshold: float = THRESHOLD, alpha: float = ALPHA) -> Comparison:
     ratio = hl_ratio(base, candidate)
@@ -100,9 +109,8 @@ def compare_one(key: tuple[str, str], base: np.ndarray, candidate: np.ndarray,
         p_faster = float(stats.mannwhitneyu(candidate, base, alternative="less").pvalue)
     else:  # one value a side: an estimate, no evidence
         low, high, p_slower, p_faster = 0.0, float("inf"), 1.0, 1.0
-    return Comparison(key[0], key[1], len(base), len(candidate), float(np.median(base)) * 1e3,
-                      float(np.median(candidate)) * 1e3, ratio, low, high, p_slower, p_faster,
-                      verdict_of(ratio, p_slower, p_faster, threshold, alpha))
+    return comparison(key, base, candidate, ratio, (low, high), (p_slower, p_faster), threshold,
+                      alpha)
 
 
 def compare_paired(key: tuple[str, str], base: np.ndarray, candidate: np.ndarray,
@@ -114,10 +122,8 @@ def compare_paired(key: tuple[str, str], base: np.ndarray, candidate: np.ndarray
                          method="percentile", rng=np.random.default_rng(0)).confidence_interval
     p_slower = float(stats.wilcoxon(logs, alternative="greater").pvalue)
     p_faster = float(stats.wilcoxon(logs, alternative="less").pvalue)
-    return Comparison(key[0], key[1], len(base), len(candidate), float(np.median(base)) * 1e3,
-                      float(np.median(candidate)) * 1e3, ratio, float(np.exp(ci.low)),
-                      float(np.exp(ci.high)), p_slower, p_faster,
-                      verdict_of(ratio, p_slower, p_faster, threshold, alpha), paired=True)
+    return comparison(key, base, candidate, ratio, (float(np.exp(ci.low)), float(np.exp(ci.high))),
+                      (p_slower, p_faster), threshold, alpha, paired=True)
 
 
 def compare(base: dict[tuple[str, str], Sample], candidate: dict[tuple[str, str], Sample],
