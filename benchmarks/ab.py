@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                              "(default %(default)s)")
     parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
     parser.add_argument("--backend", default="jax")
-    parser.add_argument("--threshold", default="0.10")
+    parser.add_argument("--threshold", help="bench-compare's --threshold (default: its own)")
     parser.add_argument("--out", type=Path, default=TREE / ".benchmarks" / "ab")
     parser.add_argument("--work", type=Path, default=TREE / ".tox" / "ab-base")
     args = parser.parse_args(argv)
@@ -251,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ab: {side}: {sides[side][0]} (mnist_mlp from {where})")
     compare = subprocess.run(
         [args.candidate_python, "-m", "mnist_mlp", "bench-compare", str(args.out / "base.json"),
-         str(args.out / "candidate.json"), "--threshold", args.threshold],
+         str(args.out / "candidate.json"),
+         *(["--threshold", args.threshold] if args.threshold else [])],
         env={**os.environ, **sides["candidate"][1]}, cwd=args.out / "cwd", check=False)
     print(f"ab: {time.perf_counter() - started:.0f}s in all")
     return compare.returncode

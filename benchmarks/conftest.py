@@ -84,9 +84,8 @@ def machine() -> dict:
     float32 GEMM of numpy and of the backend (FLOP/s) and the streaming memory bandwidth. Under
     benchmarks/ab.py it first waits for this process's first turn, so no other build shares the
     CPUs meanwhile."""
-    handoff = turns.from_env()
-    if handoff:
-        handoff.wait()
+    if turns.THIS_PROCESS:
+        turns.THIS_PROCESS.wait()
     peaks = roofline.measure_peaks(backend_name())
     peak, source = roofline.best_peak(peaks)
     return {"peak_flops": peak, "peak_source": source, "peaks_gflops": {

@@ -39,7 +39,7 @@ from mnist_mlp.recipe import NOTEBOOK
 from mnist_mlp.train import compile_model
 
 ROUNDS = int(os.environ.get("MNIST_MLP_BENCH_ROUNDS") or 50)
-TURNS = turns.from_env()
+TURNS = turns.THIS_PROCESS
 ITERATIONS, WARMUP_ROUNDS = 5, 2
 EPOCH_MODEL, EPOCH_ROUNDS = "arch1_relu", 5
 # A step may beat its floor by this much before the suite calls the floor wrong: the peak and

@@ -42,3 +42,8 @@ def from_env() -> Turns | None:
         return None
     go_fd, ready_fd = (int(part) for part in value.split(","))
     return Turns(go_fd, ready_fd)
+
+
+# This process's turns (None outside benchmarks/ab.py): read once, used by conftest's peak
+# measurement and by every timed round.
+THIS_PROCESS = from_env()

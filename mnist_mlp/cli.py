@@ -323,15 +323,17 @@ def cmd_bench_check(args) -> int:
 def cmd_bench_compare(args) -> int:
     from mnist_mlp import abcompare
 
+    threshold = abcompare.THRESHOLD if args.threshold is None else args.threshold
+    alpha = abcompare.ALPHA if args.alpha is None else args.alpha
     base, candidate = abcompare.load_pair(args.base, args.candidate)
-    rows = abcompare.compare(base, candidate, args.threshold, args.alpha)
+    rows = abcompare.compare(base, candidate, threshold, alpha)
     print(f"candidate {args.candidate} / base {args.base}")
-    print(abcompare.format_table(rows, args.threshold))
+    print(abcompare.format_table(rows, threshold))
     slower = [f"{r.model} {r.kind}" for r in rows if r.verdict == abcompare.SLOWER]
     if slower:
-        print(f"significant slowdown of at least {args.threshold:.0%}: {', '.join(slower)}")
+        print(f"significant slowdown of at least {threshold:.0%}: {', '.join(slower)}")
         return EXIT_GATE_FAILED
-    print(f"no significant slowdown of {args.threshold:.0%} or more")
+    print(f"no significant slowdown of {threshold:.0%} or more")
     return 0
 
 
@@ -449,9 +451,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench-compare", help="A/B: is CANDIDATE significantly slower than BASE?")
     p.add_argument("base", type=Path, metavar="BASE_JSON")
     p.add_argument("candidate", type=Path, metavar="CANDIDATE_JSON")
-    p.add_argument("--threshold", type=positive_float, default=0.10,
+    # Defaults (None) are mnist_mlp.abcompare's THRESHOLD and ALPHA, read when the command runs.
+    p.add_argument("--threshold", type=positive_float,
                    help="smallest slowdown that fails, as a fraction (default 0.10)")
-    p.add_argument("--alpha", type=positive_float, default=0.05,
+    p.add_argument("--alpha", type=positive_float,
                    help="significance level of the one-sided test: Wilcoxon signed-rank on "
                         "benchmarks/ab.py's paired rounds, else Mann-Whitney U (default 0.05)")
     p.set_defaults(func=cmd_bench_compare)

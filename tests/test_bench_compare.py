@@ -138,6 +138,15 @@ def test_cli_exit_1_names_the_slower_model(tmp_path, capsys):
     assert lines["a"].rstrip().endswith("same") and lines["b"].rstrip().endswith("SLOWER")
 
 
+
+@pytest.mark.parametrize(("slowdown", "code"), [(1.07, 0), (1.15, 1)])
+def test_cli_default_threshold_is_ten_percent(tmp_path, capsys, slowdown, code):
+    """Both slowdowns are significant (40 rounds, 1 % noise); only the one past 10 % fails."""
+    base = write(tmp_path, "base.json", bench({"a": noisy(1.0, 40, 0.01, seed=1)}))
+    cand = write(tmp_path, "cand.json", bench({"a": noisy(slowdown, 40, 0.01, seed=2)}))
+    assert cli.main(["bench-compare", base, cand]) == code
+    assert ("of at least 10%" if code else "of 10% or more") in capsys.readouterr().out
+
 def test_cli_exit_0_on_a_against_a(tmp_path, capsys):
     base = write(tmp_path, "base.json", bench({"a": noisy(1.0, seed=1)}))
     cand = write(tmp_path, "cand.json", bench({"a": noisy(1.0, seed=9)}))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
-PIP_INSTALL = Path(__file__).resolve().parents[1] / ".ci" / "pip_install.py"
+CI = Path(__file__).resolve().parents[1] / ".ci"
+PIP_INSTALL = CI / "pip_install.py"
 
 
 def test_impossible_tensorflow_is_one_line_naming_the_pair():
@@ -19,3 +21,57 @@ def test_impossible_tensorflow_is_one_line_naming_the_pair():
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1
     assert f"tensorflow==1.0.0 cannot be installed on Python {python}" in lines[0]
+
+
+def ci_module(name: str, monkeypatch):
+    """A script of .ci/ imported as it runs (its folder first on sys.path); only functions and
+    constants are defined: its work runs under ``__main__``."""
+    monkeypatch.syspath_prepend(str(CI))
+    spec = importlib.util.spec_from_file_location(name, CI / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_full_disk_is_one_line_naming_the_problem_and_the_fix(monkeypatch):
+    pip_output = ("Collecting torch==2.13.0\nERROR: Could not install packages due to an OSError: "
+                  "[Errno 28] No space left on device\n")
+    pip_install = ci_module("pip_install", monkeypatch)
+    line = pip_install.explain(["torch==2.13.0"], pip_output, "3.11", "/tmp/pip.log",
+                               free_bytes=3 * 2**30)
+    assert line.count("\n") == 0
+    assert "disk is full" in line and "3.0 GiB free" in line
+    assert "free disk space" in line and "/tmp/pip.log" in line
+
+
+def test_other_failures_keep_pip_s_last_lines(monkeypatch):
+    pip_install = ci_module("pip_install", monkeypatch)
+    line = pip_install.explain(["numpy"], "a\nb\nc\nERROR: boom\n", "3.11", "/tmp/p.log",
+                               free_bytes=100 * 2**30)
+    assert line.splitlines() == ["pip_install: pip install failed on Python 3.11 (log: /tmp/p.log):",
+                                 "  b", "  c", "  ERROR: boom"]
+
+
+def test_disk_check_passes_with_room_and_names_the_shortage_without(tmp_path, monkeypatch):
+    disk = ci_module("disk", monkeypatch)
+    assert disk.shortage(tmp_path, need_gib=0.001) is None
+    line = disk.shortage(tmp_path, need_gib=10**9)
+    assert line.startswith("ci: ") and "GiB free on the disk of" in line
+    assert "needs ~1e+09 GiB" in line and "free disk space" in line and "\n" not in line
+
+
+def test_ci_run_stops_before_tox_when_the_disk_is_short(tmp_path):
+    """.ci/run's first step: the shortage line and exit 2, before pip or tox run (both are
+    stand-ins here that would leave a mark)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("pip", "tox"):
+        (bin_dir / tool).write_text(f"#!/bin/sh\ntouch {tmp_path}/{tool}-ran\n")
+        (bin_dir / tool).chmod(0o755)
+    path = f"{bin_dir}:{Path(sys.executable).parent}:/usr/bin:/bin"  # python3: this test's own
+    env = {"PATH": path, "MNIST_MLP_CI_NEED_GIB": str(10**9)}
+    proc = subprocess.run(["bash", str(CI / "run")], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("ci: ") and "free disk space" in proc.stderr
+    assert not (tmp_path / "pip-ran").exists() and not (tmp_path / "tox-ran").exists()

@@ -1,0 +1,31 @@
+"""Is there room for the default `tox` run? Run before it (`.ci/run`): one line and exit 2 when
+the disk that holds .tox has less free space than the run fills, instead of pip failing with
+"No space left on device" half an hour in."""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+# Disk the default `tox` run fills from empty (its nine virtualenvs under .tox, and the tests'
+# temporary files), measured: README, 'What runs where'. MNIST_MLP_CI_NEED_GIB overrides it (0:
+# no check, e.g. where .tox is already built).
+DEFAULT_RUN_GIB = 24
+
+
+def shortage(path: Path, need_gib: float = DEFAULT_RUN_GIB) -> str | None:
+    """The line to print when ``path``'s disk has less than ``need_gib`` free, else None."""
+    free_gib = shutil.disk_usage(path).free / 2**30
+    if free_gib >= need_gib:
+        return None
+    return (f"ci: {free_gib:.1f} GiB free on the disk of {path}, and the default tox run needs "
+            f"~{need_gib:g} GiB (its virtualenvs under .tox): free disk space (old .tox envs, "
+            f"pip's cache) and rerun")
+
+
+if __name__ == "__main__":
+    need = float(os.environ.get("MNIST_MLP_CI_NEED_GIB") or DEFAULT_RUN_GIB)
+    line = shortage(Path(sys.argv[1]) if len(sys.argv) > 1 else Path.cwd(), need)
+    if line:
+        print(line, file=sys.stderr)
+        sys.exit(2)
