@@ -13,14 +13,18 @@ from pathlib import Path
 DEFAULT_RUN_GIB = 24
 
 
+def remedy(need_gib: float = DEFAULT_RUN_GIB) -> str:
+    """What the run needs and how to make room: the end of every disk message."""
+    return (f"the default tox run needs ~{need_gib:g} GiB (its virtualenvs under .tox): free disk "
+            f"space (old .tox envs, pip's cache) and rerun")
+
+
 def shortage(path: Path, need_gib: float = DEFAULT_RUN_GIB) -> str | None:
     """The line to print when ``path``'s disk has less than ``need_gib`` free, else None."""
     free_gib = shutil.disk_usage(path).free / 2**30
     if free_gib >= need_gib:
         return None
-    return (f"ci: {free_gib:.1f} GiB free on the disk of {path}, and the default tox run needs "
-            f"~{need_gib:g} GiB (its virtualenvs under .tox): free disk space (old .tox envs, "
-            f"pip's cache) and rerun")
+    return f"ci: {free_gib:.1f} GiB free on the disk of {path}, and {remedy(need_gib)}"
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 
-from disk import DEFAULT_RUN_GIB  # .ci/disk.py, beside this script
+from disk import remedy  # .ci/disk.py, beside this script
 
 
 def explain(args: list[str], output: str, python: str, log: str, free_bytes: int) -> str:
@@ -17,9 +17,8 @@ def explain(args: list[str], output: str, python: str, log: str, free_bytes: int
     wanted = [a for a in args if re.match(r"(tensorflow|keras)\b", a)]
     if "No space left on device" in output:
         packages = " ".join(a for a in args if not a.startswith("-"))
-        return (f"pip_install: the disk is full installing {packages} on Python {python} ({free_bytes / 2**30:.1f} GiB free); the default tox run needs "
-                f"~{DEFAULT_RUN_GIB} GiB for its virtualenvs: free disk space (old .tox envs, pip's "
-                f"cache) and rerun; pip's log: {log}")
+        return (f"pip_install: the disk is full installing {packages} on Python {python} "
+                f"({free_bytes / 2**30:.1f} GiB free); {remedy()}; pip's log: {log}")
     if wanted and re.search(r"No matching distribution|ResolutionImpossible|conflict", output):
         return (f"pip_install: {' + '.join(wanted)} cannot be installed on Python {python}: choose "
                 f"a TensorFlow release built for Python {python} (README, 'Matrix'); pip's log: {log}")
