@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 # Disk the default `tox` run fills from empty (its nine virtualenvs under .tox, and the tests'
-# temporary files), measured: README, 'What runs where'. MNIST_MLP_CI_NEED_GIB overrides it (0:
+# temporary files), measured: docs/ci.md, 'Disk'. MNIST_MLP_CI_NEED_GIB overrides it (0:
 # no check, e.g. where .tox is already built).
 DEFAULT_RUN_GIB = 24
 

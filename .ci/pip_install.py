@@ -21,7 +21,7 @@ def explain(args: list[str], output: str, python: str, log: str, free_bytes: int
                 f"({free_bytes / 2**30:.1f} GiB free); {remedy()}; pip's log: {log}")
     if wanted and re.search(r"No matching distribution|ResolutionImpossible|conflict", output):
         return (f"pip_install: {' + '.join(wanted)} cannot be installed on Python {python}: choose "
-                f"a TensorFlow release built for Python {python} (README, 'Matrix'); pip's log: {log}")
+                f"a TensorFlow release built for Python {python} (docs/ci.md); pip's log: {log}")
     tail = output.strip().splitlines()[-3:]
     return "\n  ".join([f"pip_install: pip install failed on Python {python} (log: {log}):", *tail])
 

@@ -1,7 +1,7 @@
 """Measure the A/B detector on this machine: how often ``benchmarks/ab.py`` catches an injected
 slowdown (target: at least 9 of 10) and how often it cries wolf on A against A (at most 1 of 10).
 
-    python benchmarks/ab_error_rates.py                       # 10 + 10 tries, ~the README's numbers
+    python benchmarks/ab_error_rates.py                       # 10 + 10 tries (docs/performance.md)
     python benchmarks/ab_error_rates.py --tries 1 --pairs 1   # a quick look that it works
 
 Both sides of every try are this tree's code in this Python (PYTHONPATH=this tree); the

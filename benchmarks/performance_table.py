@@ -1,11 +1,12 @@
-"""Regenerate README.md's Performance tables on this machine, in one run.
+"""Regenerate docs/results/performance.md's step table on this machine, in one run.
 
-    python benchmarks/performance_table.py --write-readme            # benchmark all three backends
+    python benchmarks/performance_table.py --write                   # benchmark all three backends
     python benchmarks/performance_table.py --from .benchmarks/perf   # render saved runs only
 
 Runs ``pytest benchmarks`` once per Keras backend (a process holds one backend) on the CPU set
 ``MNIST_MLP_BENCH_CPUS`` names (default one core), each into --out/<backend>.json, then prints
-(and with --write-readme puts between README's ``performance:begin``/``end`` markers): per model
+(and with --write puts between docs/results/performance.md's ``performance:begin``/``end``
+markers, creating the file with them if it is missing): per model
 and backend the step ms, floor ms and MFU, the numpy BLAS reference, the machine (CPU, cpus,
 peaks, bandwidth), and the A/B detector's measured error rates from
 benchmarks/ab_error_rates.py's error_rates.json (--error-rates).
@@ -23,6 +24,9 @@ from pathlib import Path
 TREE = Path(__file__).resolve().parent.parent
 BACKENDS = ("jax", "tensorflow", "torch")
 BEGIN, END = "<!-- performance:begin -->", "<!-- performance:end -->"
+RESULTS = Path("docs") / "results" / "performance.md"  # relative to TREE
+TITLE = ("# Performance: the step table\n\n"
+         "What the columns mean: [../performance.md](../performance.md).\n")
 
 
 def run_backend(backend: str, out: Path) -> None:
@@ -89,14 +93,20 @@ def render(runs: dict[str, dict], error_rates: dict | None) -> str:
     return "\n".join(text)
 
 
-def write_readme(section: str) -> None:
-    readme = TREE / "README.md"
-    text = readme.read_text("utf-8")
+def write_results(section: str) -> Path:
+    """Put ``section`` between the markers of docs/results/performance.md; the text around them
+    (the run's conditions) is kept. A missing file is created with a title and the markers."""
+    path = TREE / RESULTS
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{TITLE}\n{BEGIN}\n{END}\n", "utf-8")
+    text = path.read_text("utf-8")
     if BEGIN not in text or END not in text:
-        raise SystemExit(f"performance_table: README.md has no {BEGIN} ... {END} markers")
+        raise SystemExit(f"performance_table: {RESULTS} has no {BEGIN} ... {END} markers")
     before, rest = text.split(BEGIN, 1)
     _, after = rest.split(END, 1)
-    readme.write_text(f"{before}{BEGIN}\n{section}\n{END}{after}", "utf-8")
+    path.write_text(f"{before}{BEGIN}\n{section}\n{END}{after}", "utf-8")
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS))
     parser.add_argument("--error-rates", type=Path,
                         default=TREE / ".benchmarks" / "ab-error-rates" / "error_rates.json")
-    parser.add_argument("--write-readme", action="store_true")
+    parser.add_argument("--write", "--write-readme", dest="write", action="store_true",
+                        help=f"put the table into {RESULTS} (between its markers)")
     args = parser.parse_args(argv)
     folder = args.saved or args.out
     if not args.saved:
@@ -120,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     rates = json.loads(args.error_rates.read_text()) if args.error_rates.exists() else None
     section = render(runs, rates)
     print(section)
-    if args.write_readme:
-        write_readme(section)
+    if args.write:
+        write_results(section)
     return 0
 
 

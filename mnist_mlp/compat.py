@@ -22,8 +22,8 @@ class UnsupportedKerasError(ImportError):
     """The installed Keras is outside the range this library is tested on."""
 
 
-# Keras 3 backends (each named as its Python package), fastest training step first (README,
-# Performance).
+# Keras 3 backends (each named as its Python package), fastest training step first (measured:
+# docs/performance.md).
 BACKEND_PREFERENCE = ("jax", "tensorflow", "torch")
 
 # Keras attributes outside the documented API that mnist_mlp and its benchmarks rely on, per
@@ -160,7 +160,7 @@ def versions() -> dict[str, str]:
 
 def thread_settings() -> dict:
     """How many threads the backend computes with, recorded in every result. Training keeps each
-    backend's default (README, Performance: pinning one thread bought nothing); the benchmarks
+    backend's default (pinning one thread bought nothing: docs/performance.md); the benchmarks
     pin their own count, for ratios that travel between machines."""
     backend = backend_name()
     if backend == "tensorflow":

@@ -204,4 +204,4 @@ def test_golden_minimums_are_the_worst_calibration_run_over_the_margin(backend):
     for model, entry in section["models"].items():
         worst = min(entry["measured"]["mfu"])
         assert entry["min_mfu"] == math.floor(worst / section["margin"] * 1000) / 1000, model
-    assert section["margin"] <= 2.0  # README: the widest allowed
+    assert section["margin"] <= 2.0  # docs/performance.md: the widest allowed

@@ -1,4 +1,5 @@
-"""benchmarks/performance_table.py renders README's Performance table from benchmark JSON."""
+"""benchmarks/performance_table.py renders docs/results/performance.md's step table from benchmark
+JSON."""
 
 from __future__ import annotations
 
@@ -48,12 +49,38 @@ def test_one_row_per_model_with_each_backends_step_and_mfu(table):
     assert "peak 250 GFLOP/s from jax" in text and "cpus [0]" in text
 
 
-def test_write_readme_replaces_only_between_the_markers(table, tmp_path, monkeypatch):
-    readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{table.BEGIN}\nold\n{table.END}\nafter\n")
+def test_write_results_replaces_only_between_the_markers(table, tmp_path, monkeypatch):
+    results = tmp_path / table.RESULTS
+    results.parent.mkdir(parents=True)
+    results.write_text(f"intro\n{table.BEGIN}\nold\n{table.END}\nafter\n")
     monkeypatch.setattr(table, "TREE", tmp_path)
-    table.write_readme("new table")
-    assert readme.read_text() == f"intro\n{table.BEGIN}\nnew table\n{table.END}\nafter\n"
+    assert table.write_results("new table") == results
+    assert results.read_text() == f"intro\n{table.BEGIN}\nnew table\n{table.END}\nafter\n"
+
+
+def test_write_results_creates_a_missing_file_with_its_markers(table, tmp_path, monkeypatch):
+    monkeypatch.setattr(table, "TREE", tmp_path)
+    table.write_results("new table")
+    text = (tmp_path / table.RESULTS).read_text()
+    assert text.startswith(table.TITLE)
+    assert text.endswith(f"{table.BEGIN}\nnew table\n{table.END}\n")
+
+
+def test_a_results_file_without_markers_is_refused_and_kept(table, tmp_path, monkeypatch):
+    results = tmp_path / table.RESULTS
+    results.parent.mkdir(parents=True)
+    results.write_text("hand-written\n")
+    monkeypatch.setattr(table, "TREE", tmp_path)
+    with pytest.raises(SystemExit, match="no <!-- performance:begin -->"):
+        table.write_results("new table")
+    assert results.read_text() == "hand-written\n"
+
+
+def test_the_repository_results_file_has_its_markers_and_the_readme_none(table):
+    assert table.RESULTS.as_posix() == "docs/results/performance.md"
+    text = (table.TREE / table.RESULTS).read_text("utf-8")
+    assert text.count(table.BEGIN) == 1 and text.count(table.END) == 1
+    assert table.BEGIN not in (table.TREE / "README.md").read_text("utf-8")
 
 
 def test_error_rates_of_a_run_cut_short_say_how_many_tries_ran(table):
