@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mnist_mlp import draws
 from mnist_mlp.compat import KERAS_3, backend_name, keras
 from mnist_mlp.files import atomic_path
 from mnist_mlp.results import RunResult
@@ -57,6 +58,7 @@ def identity(spec, recipe, dataset) -> dict:
         "test_images": len(dataset.x_test),
         "backend": backend_name(),
         "keras": keras.__version__,
+        "draws": draws.SCHEME,
     }
 
 
@@ -73,6 +75,7 @@ def result_identity(result: RunResult) -> dict:
         **images,
         "backend": result.backend,
         "keras": result.environment.get("keras"),
+        "draws": result.draws,
     }
 
 
@@ -251,9 +254,9 @@ def discard(folder: Path) -> None:
 class EpochCheckpoint(keras.callbacks.Callback):
     """Writes a checkpoint at every epoch end; ``history()`` gives the epochs recorded so far.
 
-    With ``resume``, the global RNG states are restored at train begin: ``fit`` draws a shuffle
-    (NumPy on JAX, PyTorch's generator on torch) while it builds the model's metrics before
-    that, so restoring them earlier would shift every later epoch's order by one.
+    With ``resume``, the global RNG states are restored when the first ``fit`` begins (after
+    ``fit`` has built the model's metrics, which may draw), once: training runs one ``fit`` per
+    epoch, and the later ones continue from the generators' live state.
     """
 
     def __init__(self, folder: Path, ident: dict, history, resume: Checkpoint | None = None):
@@ -266,6 +269,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         if self.resume is not None:
             _restore_rng(self.resume.rng, self.resume.arrays)
+            self.resume = None
 
     def on_epoch_end(self, epoch, logs=None):
         write(self.folder, encode(self.model, epoch, self.identity, self.history()))

@@ -212,10 +212,14 @@ def _print_gate(rows: list, columns, gate: str) -> int:
     return 0
 
 
-def _verify_and_print(results: dict) -> int:
+def _verify_and_print(*runs: dict) -> int:
+    """The accuracy gate over one run folder's results, or several seeds' judged by their mean."""
     from mnist_mlp.gates import accuracy
 
-    return _print_gate(accuracy.rows(results), accuracy.COLUMNS, "accuracy gate")
+    gates = accuracy.section_of(next(iter(runs[0].values())))
+    seeds = f"{len(runs)} seeds' mean" if len(runs) > 1 else "1 seed"
+    print(f"accuracy gate: {accuracy.describe_statistic(gates)}, {seeds}")
+    return _print_gate(accuracy.seed_rows(runs, gates), accuracy.COLUMNS, "accuracy gate")
 
 
 def cmd_train(args) -> int:
@@ -285,7 +289,11 @@ def _train_in_pool(args, models: list[str], seeds: list[int], jobs: int) -> dict
 def cmd_verify(args) -> int:
     from mnist_mlp.results import load_run
 
-    return _verify_and_print(load_run(args.run_dir))
+    runs = [load_run(folder) for folder in args.run_dirs]
+    seeds = [next(iter(run.values())).seed for run in runs]
+    if len(set(seeds)) != len(seeds):
+        raise RunDirError(f"verify judges the mean of different seeds, got seeds {seeds}; pass one folder per seed")
+    return _verify_and_print(*runs)
 
 
 def _build_report(run_dir: Path) -> None:
@@ -355,6 +363,25 @@ def cmd_matrix(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from mnist_mlp import compare
+    from mnist_mlp.gates import accuracy
+    from mnist_mlp.matrix import seed_runs
+
+    candidate = compare.run_values(args.candidate)
+    if args.base == "golden":
+        first_run = next(iter(seed_runs(args.candidate).values()))
+        base = compare.golden_values(candidate, accuracy.section_of(next(iter(first_run.values()))))
+    else:
+        base = compare.run_values(Path(args.base))
+    alpha = compare.ALPHA if args.alpha is None else args.alpha
+    margin = compare.MARGIN if args.margin is None else args.margin
+    rows = compare.paired_rows(base, candidate, alpha, margin)
+    print(f"paired comparison: {accuracy.describe_statistic(accuracy.STATISTIC)}, candidate - base, "
+          f"margin {margin * 100:.2f} pt, alpha {alpha}")
+    return _print_gate(rows, compare.COLUMNS, "paired comparison")
+
+
 def cmd_bench_calibrate(args) -> int:
     from mnist_mlp.gates import speed
 
@@ -415,8 +442,9 @@ def build_parser() -> argparse.ArgumentParser:
     training_options(p, several_seeds=True)
     p.set_defaults(func=cmd_reproduce)
 
-    p = sub.add_parser("verify", help="gate a run folder's accuracies against golden/gates.json")
-    p.add_argument("run_dir", type=Path)
+    p = sub.add_parser("verify", help="gate a run folder's accuracies (or several seeds' mean) against golden/gates.json")
+    p.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR",
+                   help="one run folder, or several of different seeds (e.g. OUT/seed-*)")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("report", help="(re)build figures and report.html/.md from a run folder")
@@ -429,6 +457,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="false-alarm rate per gated model (default 0.001)")
     p.add_argument("--write", type=Path, default=Path("golden/gates.json"))
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("compare", help="paired accuracy comparison of two builds over the same seeds")
+    p.add_argument("base", help="the base build's run folder (seed-S/ folders), or 'golden': the "
+                   "calibration seeds kept in golden/gates.json for the candidate's stack")
+    p.add_argument("candidate", type=Path, help="the candidate build's run folder")
+    # Defaults (None) are mnist_mlp.compare's ALPHA and MARGIN, read when the command runs.
+    p.add_argument("--alpha", type=positive_float, help="false-alarm rate per model (default 0.01)")
+    p.add_argument("--margin", type=float,
+                   help="accuracy (0-1) the candidate may lose before it counts as worse (default 0)")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("matrix", help="merge run folders of several envs into one report")
     p.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
@@ -488,6 +526,7 @@ def _run(args) -> int:
     from mnist_mlp.lock import RunFolderBusyError
     from mnist_mlp.models import UnknownModelError
     from mnist_mlp.pool import JobsError, WorkerLostError
+    from mnist_mlp.compare import CompareError
     from mnist_mlp.recipe import RecipeError
     from mnist_mlp.results import ResultError
     from mnist_mlp.train import TrainingDivergedError
@@ -498,7 +537,7 @@ def _run(args) -> int:
         return code
     except (DataError, UnknownModelError, RecipeError, ResultError, RunDirError, BenchJSONError,
             CheckpointError, ResumeMismatchError, RunFolderBusyError, TrainingDivergedError, JobsError,
-            WorkerLostError) as exc:
+            WorkerLostError, CompareError) as exc:
         print(f"mnist-mlp: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:

@@ -53,13 +53,18 @@ class EnvRun:
         return next(iter(first.values())).environment
 
     def accuracies(self, model: str) -> list[float]:
-        return [run[model].test_accuracy for run in self.seeds.values() if model in run]
+        """Per seed, the statistic its stack's accuracy gate judges (``gates.accuracy.gated_value``)."""
+        from mnist_mlp.gates import accuracy
+
+        return [accuracy.gated_value(run[model], accuracy.section_of(run[model]))
+                for run in self.seeds.values() if model in run]
 
     def models(self) -> list[str]:
         return [name for name in next(iter(self.seeds.values()))]
 
 
-def _seed_runs(folder: Path) -> dict[int, dict[str, RunResult]]:
+def seed_runs(folder: Path) -> dict[int, dict[str, RunResult]]:
+    """``seed -> run`` of a folder of ``seed-S/`` run folders, or of one run folder."""
     seed_dirs = sorted((int(m.group(1)), p) for p in folder.iterdir()
                        if p.is_dir() and (m := SEED_FOLDER.fullmatch(p.name)))
     if not seed_dirs:
@@ -95,7 +100,7 @@ def load_env_run(folder: str | Path) -> EnvRun:
     if not folder.is_dir():
         raise MatrixError(f"{folder}: no such run folder; pass folders written by 'tox -m matrix'")
     bench = folder / BENCHMARKS_FILE
-    return EnvRun(folder.name, _seed_runs(folder), load_steps(bench) if bench.is_file() else {})
+    return EnvRun(folder.name, seed_runs(folder), load_steps(bench) if bench.is_file() else {})
 
 
 def comparable_recipe(result: RunResult) -> dict:

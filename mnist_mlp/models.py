@@ -111,7 +111,9 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def build_model(name: str, seed: int | None = None):
-    """An uncompiled ``keras.Sequential`` for ``name``; with ``seed``, identical weights each time."""
+    """An uncompiled ``keras.Sequential`` for ``name`` with the initial weights ``draws`` gives
+    ``seed``: the same arrays on every backend and Keras version (fresh ones without a seed)."""
+    from mnist_mlp import draws
     from mnist_mlp.compat import keras, seed_everything
 
     spec = get_spec(name)
@@ -127,7 +129,9 @@ def build_model(name: str, seed: int | None = None):
         if spec.dropout:
             layers.append(keras.layers.Dropout(spec.dropout))
     layers.append(keras.layers.Dense(NUM_CLASSES, activation="softmax"))
-    return keras.Sequential(layers, name=name)
+    model = keras.Sequential(layers, name=name)
+    draws.set_initial_weights(model, seed)
+    return model
 
 
 def param_totals(model) -> dict[str, int]:

@@ -15,9 +15,11 @@ class Recipe:
     on the test set each epoch, as the notebook's ``model.fit`` calls.
 
     ``seed`` makes a run reproducible (the notebook used none; we default to 0 so the gate is
-    repeatable). ``steps_per_execution`` and ``jit_compile`` change speed, not the math: 8 steps
-    per compiled call cut the per-step Python/dispatch overhead (README, Performance); the
-    PyTorch backend does not support it and runs 1 (see ``compat.compile_options``).
+    repeatable): it fixes the initial weights and every epoch's order (``mnist_mlp.draws``) and
+    seeds the backend's Dropout masks. ``steps_per_execution`` and ``jit_compile`` change speed,
+    not the math: several steps per compiled call cut the per-step Python/dispatch overhead
+    (docs/performance.md); the PyTorch backend does not support it and runs 1
+    (``compat.compile_options``).
     """
 
     epochs: int = 20

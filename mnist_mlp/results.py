@@ -20,6 +20,7 @@ from mnist_mlp.recipe import Recipe, RecipeError
 SCHEMA_VERSION = 1
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
 PARAM_KEYS = ("total", "trainable", "non_trainable")
+KERAS_DRAWS = "keras"  # results written before the project drew them: the backend did
 
 
 class ResultError(ValueError):
@@ -56,7 +57,8 @@ class RunResult:
     train_seconds: float = 0.0
     finished: str = "-"  # ISO 8601, UTC
     data: Mapping[str, int] | None = None  # train_images, test_images; None: all of MNIST
-    resumed: bool = False  # trained in more than one process (README: resume)
+    resumed: bool = False  # trained in more than one process (a checkpoint resumed)
+    draws: str = KERAS_DRAWS  # who drew the initial weights and batch order (mnist_mlp.draws)
 
     @property
     def seed(self) -> int | None:
@@ -89,6 +91,7 @@ class RunResult:
             "finished": self.finished,
             **({"data": dict(self.data)} if self.data is not None else {}),
             "resumed": self.resumed,
+            "draws": self.draws,
         }
 
     @classmethod
@@ -149,6 +152,7 @@ class RunResult:
             finished=field("finished", str, required=False, default="-"),
             data=data_sizes,
             resumed=field("resumed", bool, required=False, default=False),
+            draws=field("draws", str, required=False, default=KERAS_DRAWS),
         )
         validate_values(result, path)
         return result

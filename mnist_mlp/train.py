@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_mlp import checkpoint, models, results
+from mnist_mlp import checkpoint, draws, models, results
 from mnist_mlp.compat import compile_options, keras, seed_everything, versions
 from mnist_mlp.files import atomic_path, write_json, write_text
 from mnist_mlp.interrupt import StopOnInterrupt, sigint_stops_training
@@ -131,7 +131,7 @@ def train_and_evaluate(
 
     if recipe.seed is not None:
         seed_everything(recipe.seed)
-    model = compile_model(models.build_model(spec.name), recipe)
+    model = compile_model(models.build_model(spec.name, seed=recipe.seed), recipe)
     saved = checkpoint.load_latest(out, lambda line: print(f"{label}{name}: {line}", flush=True))
     if saved is not None:
         checkpoint.check_identity(saved.identity, ident, out)
@@ -144,19 +144,10 @@ def train_and_evaluate(
     started = time.perf_counter()
     if first_epoch < recipe.epochs:
         out.mkdir(parents=True, exist_ok=True)
+        epoch_callbacks = [recorder, checkpoint.EpochCheckpoint(out, ident, lambda: recorder.epochs, saved),
+                           StopOnInterrupt(), *(callbacks or [])]
         with sigint_stops_training():
-            model.fit(
-                dataset.x_train,
-                dataset.y_train,
-                batch_size=recipe.batch_size,
-                epochs=recipe.epochs,
-                initial_epoch=first_epoch,
-                shuffle=True,
-                validation_data=(dataset.x_test, dataset.y_test),
-                verbose=0,
-                callbacks=[recorder, checkpoint.EpochCheckpoint(out, ident, lambda: recorder.epochs, saved),
-                           StopOnInterrupt(), *(callbacks or [])],
-            )
+            fit_epochs(model, dataset, recipe, first_epoch, epoch_callbacks)
     train_seconds = time.perf_counter() - started
     test_loss, test_accuracy = model.evaluate(
         dataset.x_test, dataset.y_test, batch_size=recipe.batch_size, verbose=0
@@ -181,6 +172,7 @@ def train_and_evaluate(
         finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         data={"train_images": ident["train_images"], "test_images": ident["test_images"]},
         resumed=saved is not None,
+        draws=draws.SCHEME,
     )
     with atomic_path(out / "model.keras", suffix=".keras") as tmp:
         model.save(tmp)
@@ -188,6 +180,26 @@ def train_and_evaluate(
     write_json(out / "result.json", result.to_json())  # last: its presence means "finished"
     checkpoint.discard(out)
     return result
+
+
+def fit_epochs(model, dataset: Dataset, recipe: Recipe, first_epoch: int, callbacks: list) -> None:
+    """Fit epochs ``first_epoch`` .. ``recipe.epochs - 1``, one ``fit`` call per epoch, each on the
+    training set in the order ``draws.epoch_order`` gives that epoch (Keras shuffles nothing)."""
+    for epoch in range(first_epoch, recipe.epochs):
+        order = draws.epoch_order(recipe.seed, epoch, len(dataset.x_train))
+        model.fit(
+            dataset.x_train[order],
+            dataset.y_train[order],
+            batch_size=recipe.batch_size,
+            epochs=epoch + 1,
+            initial_epoch=epoch,
+            shuffle=False,
+            validation_data=(dataset.x_test, dataset.y_test),
+            verbose=0,
+            callbacks=callbacks,
+        )
+        if model.stop_training:
+            break
 
 
 def _discard(out: Path) -> None:

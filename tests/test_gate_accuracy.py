@@ -3,6 +3,7 @@ own measurements and against the notebook's ~98 %; calibrate() is checked on cra
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import statistics
@@ -17,7 +18,7 @@ from mnist_mlp.recipe import NOTEBOOK
 FILE = golden.load("gates")
 SECTIONS = FILE["backends"]
 # Floors with their reasons: the notebook's seven finished between 97.76 % and 98.38 %. A
-# threshold is a noise bound (its detectable drop is stated in the file and README), but every MLP
+# threshold is a noise bound (its detectable drop is in the file and docs/results/), but every MLP
 # threshold must stay a point above what a linear classifier reaches, so an MLP that degrades to
 # one always fails; and none may reach the notebook's own result, which would fail on noise.
 MLP_FLOOR = 0.937  # softmax's ~92.7 % + 1 point
@@ -37,7 +38,7 @@ def test_default_backend_is_calibrated_and_used_for_uncalibrated_ones():
 
 
 # One-sided Student's t quantiles t(0.999, df) from a printed table, for recomputing the golden
-# thresholds by hand (alpha 0.001 is the README's false-alarm rate per model).
+# thresholds by hand (alpha 0.001 is docs/accuracy-gate.md's false-alarm rate per model).
 T_999 = {3: 10.214532, 4: 7.173182, 5: 5.893430, 6: 5.207626, 7: 4.785290, 8: 4.500791, 9: 4.296806}
 Z_90 = 1.281552
 
@@ -94,8 +95,20 @@ def test_mean_gate_is_the_prediction_bound_of_the_seed_means(backend):
     assert section["min_mean_test_accuracy"] >= 0.97
 
 
+FINAL_JUMP = 0.004  # each crafted run's final epoch stands this far above its last-5 mean
+
+
+def with_last_five_mean(result, value: float):
+    """``result`` whose last five epochs' test accuracies average ``value`` while the final one
+    is ``value + FINAL_JUMP``: a gate on the final epoch would see other numbers."""
+    last = [value - FINAL_JUMP / 4] * 4 + [value + FINAL_JUMP]
+    epochs = list(result.epochs)
+    epochs[-5:] = [dataclasses.replace(e, val_accuracy=v) for e, v in zip(epochs[-5:], last)]
+    return dataclasses.replace(result, epochs=tuple(epochs), test_accuracy=value + FINAL_JUMP)
+
+
 def crafted_run(make_result, offset: float, seed: int = 0) -> dict:
-    return {name: make_result(name, test_accuracy=0.98 + offset + i / 1000, seed=seed)
+    return {name: with_last_five_mean(make_result(name, seed=seed), 0.98 + offset + i / 1000)
             for i, name in enumerate(models.names())}
 
 
@@ -109,7 +122,13 @@ def test_calibrate_sets_each_gate_at_the_prediction_bound(make_result):
     # arch1_relu: seeds at 0.98 + offset, mean 0.98: 0.98 - 7.173182 * sd * sqrt(1.2) = 0.967575
     arch1 = new["models"]["arch1_relu"]
     assert arch1["min_test_accuracy"] == 0.9675
-    assert arch1["measured"] == {"1": 0.98, "2": 0.978, "3": 0.981, "4": 0.982, "5": 0.979}
+    assert arch1["measured"] == pytest.approx({"1": 0.98, "2": 0.978, "3": 0.981, "4": 0.982, "5": 0.979},
+                                              abs=1e-12)
+    # The gate's statistic is the last five epochs' mean; the final epoch is kept beside it.
+    assert new["statistic"] == {"last_epochs": 5}
+    assert arch1["measured_final"] == pytest.approx(
+        {"1": 0.984, "2": 0.982, "3": 0.985, "4": 0.986, "5": 0.983}, abs=1e-12)
+    assert arch1["final_sd"] == pytest.approx(sd, abs=1e-12)
     assert arch1["detects_drop"] == pytest.approx(0.98 - 0.9675 + Z_90 * sd, abs=1e-9)
     assert new["calibration_seeds"] == [1, 2, 3, 4, 5] and new["gate_seed"] == 0
     assert new["familywise_false_alarm"] == pytest.approx(1 - 0.999 ** 9)
@@ -117,16 +136,21 @@ def test_calibrate_sets_each_gate_at_the_prediction_bound(make_result):
 
 def test_calibrate_pools_measurements_of_the_same_stack_and_drops_the_gated_seed(make_result):
     env = {"backend": "jax", "keras": "3.15.1", "python": "3.11.7"}
-    existing = {"calibrated_on": env, "models": {
-        name: {"measured": {"0": 0.5, **{str(s): 0.98 + SEED_OFFSETS[s] + i / 1000 for s in (1, 2, 3)}}}
+    earlier = {str(s): 0.98 + SEED_OFFSETS[s] for s in (1, 2, 3)}
+    existing = {"calibrated_on": env, "statistic": {"last_epochs": 5}, "draws": "keras", "models": {
+        name: {"measured": {"0": 0.5, **{s: v + i / 1000 for s, v in earlier.items()}},
+               "measured_final": {"0": 0.5, **{s: v + i / 1000 + FINAL_JUMP for s, v in earlier.items()}}}
         for i, name in enumerate(models.names())}}
     runs = {s: crafted_run(make_result, SEED_OFFSETS[s], s) for s in (4, 5)}
     pooled = calibrate(runs, env, existing)
     assert pooled["calibration_seeds"] == [1, 2, 3, 4, 5]
     assert pooled["models"]["arch1_relu"]["min_test_accuracy"] == 0.9675
-    # Another Keras: nothing pooled, so seeds 1-3 are missing.
-    with pytest.raises(CalibrationError, match="got seeds"):
-        calibrate(runs, {**env, "keras": "3.16.0"}, existing)
+    assert sorted(pooled["models"]["arch1_relu"]["measured_final"]) == ["1", "2", "3", "4", "5"]
+    # Another Keras, another statistic or another draws scheme: nothing pooled, seeds 1-3 missing.
+    for changed_env, changed in (({**env, "keras": "3.16.0"}, {}), (env, {"statistic": None}),
+                                 (env, {"draws": "numpy-v1"})):
+        with pytest.raises(CalibrationError, match="got seeds"):
+            calibrate(runs, changed_env, existing | changed)
 
 
 @pytest.mark.parametrize(("seeds", "message"), [((0, 1, 2, 3, 4), "seed 0 is the seed the gate judges"),

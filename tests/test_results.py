@@ -27,8 +27,9 @@ def test_json_keys_and_layout(result):
     data = result.to_json()
     assert list(data) == ["schema", "model", "params", "recipe", "seed", "history", "test_loss",
                           "test_accuracy", "epoch_seconds", "step_ms", "train_seconds",
-                          "environment", "finished", "resumed"]
+                          "environment", "finished", "resumed", "draws"]
     assert data["schema"] == 1 and data["resumed"] is False and "data" not in data and data["seed"] == 0
+    assert data["draws"] == "keras"  # a result made in code, not trained: nobody claims numpy's draws
     assert data["recipe"] == {"epochs": 3, "batch_size": 128, "learning_rate": 0.001, "seed": 0,
                               "steps_per_execution": 8, "jit_compile": "auto"}
     assert data["history"]["val_accuracy"] == [e.val_accuracy for e in result.epochs]
@@ -50,6 +51,8 @@ def test_attributes_read_the_json_fields():
     assert (result.backend, result.step_ms, result.train_seconds, result.finished) == ("jax", 1.0, 0.0, "-")
     assert result.metric("val_loss") == [0.45, 0.41]
     assert RunResult.from_json(data | {"environment": {}}, PATH).backend == "tensorflow"
+    # Results from before the project drew its own weights and order: the backend drew them.
+    assert result.draws == "keras" and RunResult.from_json(data | {"draws": "numpy-v1"}, PATH).draws == "numpy-v1"
 
 
 def broken(result, **changes) -> dict:
@@ -67,6 +70,7 @@ def broken(result, **changes) -> dict:
     [
         ({"test_accuracy": None}, "'test_accuracy' missing"),
         ({"test_accuracy": "0.98"}, "'test_accuracy' missing or not a float"),
+        ({"draws": 1}, "'draws' missing or not a str"),
         ({"step_ms": True}, "'step_ms' missing or not a float"),
         ({"model": 3}, "'model' missing or not a str"),
         ({"environment": []}, "'environment' missing or not a dict"),
@@ -77,7 +81,7 @@ def broken(result, **changes) -> dict:
         ({"epoch_seconds": [1.0]}, "history and epoch_seconds differ in length"),
         ({"schema": 2}, "schema 2, this version reads 1"),
     ],
-    ids=["missing", "string", "bool", "model", "environment", "params", "recipe-value",
+    ids=["missing", "string", "draws", "bool", "model", "environment", "params", "recipe-value",
          "recipe-key", "history", "lengths", "schema"],
 )
 def test_malformed_result_is_one_line_naming_file_and_fix(result, changes, named):

@@ -38,7 +38,7 @@ def test_result_schema_and_files(small_dataset, tmp_path):
     raw = json.loads((folder / "result.json").read_text())
     assert list(raw) == ["schema", "model", "params", "recipe", "seed", "history", "test_loss",
                          "test_accuracy", "epoch_seconds", "step_ms", "train_seconds",
-                         "environment", "finished", "data", "resumed"]  # the keys every result.json has had, then the resume record
+                         "environment", "finished", "data", "resumed", "draws"]  # the keys every result.json has had, then the resume record and who drew the run
     assert list(raw["history"]) == ["loss", "accuracy", "val_loss", "val_accuracy"]
     saved = results.read_result(folder / "result.json")
     assert saved == result
@@ -46,6 +46,7 @@ def test_result_schema_and_files(small_dataset, tmp_path):
     assert len(saved.epochs) == 2 and saved.step_ms > 0
     assert raw["seed"] == saved.seed == 0 and saved.recipe.batch_size == 128
     assert raw["data"] == {"train_images": 2048, "test_images": 512} and raw["resumed"] is False
+    assert raw["draws"] == "numpy-v1"
     assert {"python", "tensorflow", "keras", "backend", "cpu"} <= saved.environment.keys()
     assert 0.5 < saved.test_accuracy <= 1.0
     # The test set is the validation set, so the last val_accuracy is the test accuracy.

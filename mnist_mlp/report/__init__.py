@@ -50,10 +50,12 @@ def build_report(run_dir: str | Path, gates: dict | None = None) -> Path:
 
     run_dir = Path(run_dir)
     results = load_run(run_dir)
-    rows = accuracy.rows(results, gates or load_gates(results))
+    gates = gates or load_gates(results)
+    rows = accuracy.rows(results, gates)
     drawn = plots.draw_all(run_dir, results, rows)
     title = f"MNIST MLP run {run_dir.resolve().name}"
-    blocks = document(title, run_dir, results, rows, drawn, datetime.now(timezone.utc))
+    blocks = document(title, run_dir, results, rows, drawn, datetime.now(timezone.utc),
+                      accuracy.describe_statistic(gates))
     write_text(run_dir / "report.md", render_markdown(blocks, run_dir))
     target = html_path(run_dir)
     write_text(target, render_html(blocks, title))

@@ -142,7 +142,8 @@ def plot_weights(model, target: str | os.PathLike) -> Figure:
 
 
 def plot_test_accuracy(rows, target: str | os.PathLike) -> Figure:
-    """Final test accuracy per model, this run beside the notebook, gate minimum as a black bar.
+    """The gated statistic per model (the final test accuracy, or the mean of the last epochs'),
+    this run beside the notebook's final test accuracy, gate minimum as a black bar.
 
     ``rows`` are ``gates.accuracy.AccuracyRow``s, so the figure shows exactly what the gate judged. The axis is
     zoomed to the data (the models differ by tenths of a point); each bar carries its value.
@@ -168,7 +169,7 @@ def plot_test_accuracy(rows, target: str | os.PathLike) -> Figure:
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
     ax.set_xticks(x, [r.model for r in rows], rotation=20, ha="right")
     ax.set_ylabel("test accuracy")
-    ax.set_title("Final test accuracy: this run vs the notebook, with each model's gate minimum")
+    ax.set_title("Gated test accuracy: this run vs the notebook, with each model's gate minimum")
     ax.grid(True, axis="y", alpha=0.4)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return save(fig, target)
