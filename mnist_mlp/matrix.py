@@ -3,7 +3,9 @@ backend) merged into one table of models x envs, with deltas against a reference
 
 An env's run folder holds ``seed-<S>/<model>/result.json`` for each seed it trained (``reproduce
 --seeds``), or ``<model>/result.json`` for a single seed, and optionally ``benchmarks.json``
-(``pytest benchmarks --benchmark-json``). Accuracy deltas are Welch's t-test over seeds; speed
+(``pytest benchmarks --benchmark-json``). Accuracies are each stack's gated statistic. Accuracy
+deltas are paired over the seeds both envs trained when the project drew both (a seed is then
+the same run: equal values on every seed read "identical"), else Welch's t-test over seeds; speed
 deltas are the ratio of median step times, significant when a Mann-Whitney U test over the
 timed rounds agrees (the same rule as ``bench-compare``).
 """
@@ -17,7 +19,7 @@ import statistics
 from pathlib import Path
 
 from mnist_mlp import stats
-from mnist_mlp.results import ResultError, RunResult, load_run
+from mnist_mlp.results import KERAS_DRAWS, ResultError, RunResult, load_run
 
 SEED_FOLDER = re.compile(r"seed-(\d+)")
 BENCHMARKS_FILE = "benchmarks.json"
@@ -52,12 +54,20 @@ class EnvRun:
         first = next(iter(self.seeds.values()))
         return next(iter(first.values())).environment
 
-    def accuracies(self, model: str) -> list[float]:
+    def by_seed(self, model: str) -> dict[int, float]:
         """Per seed, the statistic its stack's accuracy gate judges (``gates.accuracy.gated_value``)."""
         from mnist_mlp.gates import accuracy
 
-        return [accuracy.gated_value(run[model], accuracy.section_of(run[model]))
-                for run in self.seeds.values() if model in run]
+        return {seed: accuracy.gated_value(run[model], accuracy.section_of(run[model]))
+                for seed, run in self.seeds.items() if model in run}
+
+    def accuracies(self, model: str) -> list[float]:
+        return list(self.by_seed(model).values())
+
+    def owns_draws(self, model: str) -> bool:
+        """Whether every seed of ``model`` was drawn by the project (a seed is then the same run
+        in every env that owns its draws)."""
+        return all(run[model].draws != KERAS_DRAWS for run in self.seeds.values() if model in run)
 
     def models(self) -> list[str]:
         return [name for name in next(iter(self.seeds.values()))]
@@ -210,9 +220,12 @@ def build_matrix(envs: list[EnvRun], reference: str | None, gate_for) -> Matrix:
                 speed = None
                 if cell.step and model in ref.steps:
                     speed = speed_difference(ref.steps[model], cell.step)
+                paired = env.owns_draws(model) and ref.owns_draws(model) and len(
+                    set(ref.by_seed(model)) & set(env.by_seed(model))) >= 1
                 cell = dataclasses.replace(
                     cell,
-                    accuracy_delta=stats.welch_difference(ref.accuracies(model), accuracies),
+                    accuracy_delta=(stats.paired_difference(ref.by_seed(model), env.by_seed(model))
+                                    if paired else stats.welch_difference(ref.accuracies(model), accuracies)),
                     speed_delta=speed,
                 )
             cells[(model, env.name)] = cell

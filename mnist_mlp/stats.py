@@ -1,8 +1,9 @@
 """The statistics behind every accuracy verdict: a gate's bound from calibration seeds, what
-size of drop that bound detects, and whether two envs' accuracies differ beyond seed noise.
+size of drop that bound detects, and whether two envs' accuracies differ beyond seed noise
+(paired over shared seeds where a seed is the same run in both, else Welch's t).
 
-All of it is textbook normal theory through ``scipy.stats``; the assumption (final-epoch test
-accuracy over seeds is roughly normal) and its limits are stated in golden/gates.json.
+All of it is textbook normal theory through ``scipy.stats``; the assumption (the gated
+statistic over seeds is roughly normal) and its limits are stated in golden/gates.json.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from scipy import stats
 
@@ -57,6 +58,33 @@ class Difference:
     @property
     def delta(self) -> float:
         return self.candidate_mean - self.reference_mean
+
+
+IDENTICAL, PAIRED = "identical", "paired t"
+
+
+def paired_difference(reference: Mapping[int, float], candidate: Mapping[int, float],
+                      alpha: float = 0.05) -> Difference:
+    """Paired t-test (two-sided) of candidate vs reference over the seeds both have: for runs
+    whose seeds are the same runs (the project's own draws), where seed noise cancels.
+
+    Equal values on every shared seed are ``identical`` (the arithmetic did not change); fewer
+    than two shared seeds give no p-value, never significant.
+    """
+    seeds = sorted(set(reference) & set(candidate))
+    ref = [reference[s] for s in seeds]
+    cand = [candidate[s] for s in seeds]
+    ref_mean, cand_mean = statistics.fmean(ref), statistics.fmean(cand)
+    differences = [c - r for c, r in zip(cand, ref)]
+    if all(d == 0 for d in differences):
+        return Difference(ref_mean, cand_mean, 1.0, False, IDENTICAL)
+    if len(seeds) < 2:
+        return Difference(ref_mean, cand_mean, None, False, "needs >= 2 shared seeds")
+    if statistics.pvariance(differences) == 0:
+        p_value = 0.0
+    else:
+        p_value = float(stats.ttest_rel(cand, ref).pvalue)
+    return Difference(ref_mean, cand_mean, p_value, p_value < alpha, PAIRED)
 
 
 def welch_difference(reference: Sequence[float], candidate: Sequence[float], alpha: float = 0.05) -> Difference:

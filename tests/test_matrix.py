@@ -125,3 +125,37 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys, case):
     assert code == cli.EXIT_USAGE
     assert err.startswith("mnist-mlp: error: ") and err.count("\n") == 1
     assert not (tmp_path / "out" / "matrix.html").exists()
+
+
+# Envs whose seeds the project drew (mnist_mlp.draws): a seed is the same run in both, so the
+# delta is paired seed by seed, and equal values on every seed read "identical".
+OWN_DRAWS = {"draws": "numpy-v1"}
+
+
+def test_envs_that_own_their_draws_compare_seed_by_seed(tmp_path, monkeypatch):
+    from mnist_mlp.gates import accuracy
+
+    monkeypatch.setattr(accuracy, "section_of", lambda result: {})  # gate the final accuracy
+    seeds = {"ref": {1: {"arch1_relu": 0.981}, 2: {"arch1_relu": 0.983}, 3: {"arch1_relu": 0.979}},
+             "same": {1: {"arch1_relu": 0.981}, 2: {"arch1_relu": 0.983}, 3: {"arch1_relu": 0.979}},
+             "lower": {1: {"arch1_relu": 0.980}, 2: {"arch1_relu": 0.9815}, 3: {"arch1_relu": 0.978}}}
+    envs = [matrix.load_env_run(write_env(tmp_path, env, seeds, **OWN_DRAWS)) for env in seeds]
+    table = matrix.build_matrix(envs, "ref", lambda r: None)
+    same = table.cells["arch1_relu", "same"].accuracy_delta
+    assert same.test == "identical" and not same.significant and same.p_value == 1.0
+    lower = table.cells["arch1_relu", "lower"].accuracy_delta
+    # paired differences -0.001, -0.0015, -0.001: t = mean / (sd / sqrt(3)), df 2
+    differences = [-0.001, -0.0015, -0.001]
+    mean = sum(differences) / 3
+    sd = math.sqrt(sum((d - mean) ** 2 for d in differences) / 2)
+    assert lower.test == "paired t"
+    assert lower.p_value == pytest.approx(2 * student_t.sf(abs(mean) / (sd / math.sqrt(3)), 2), abs=1e-9)
+    assert lower.significant  # p ~0.02: Welch over the same values would need far more seeds
+    text = matrix_cell_text(table.cells["arch1_relu", "same"])
+    assert "Δacc identical" in text
+
+
+def matrix_cell_text(cell):
+    from mnist_mlp.report.matrix import cell_text
+
+    return cell_text(cell)

@@ -14,6 +14,7 @@ from mnist_mlp.files import write_text
 from mnist_mlp.gates import FAIL, PASS
 from mnist_mlp.matrix import Cell, Matrix
 from mnist_mlp.report.blocks import Block, Figure, Heading, Paragraph, Table
+from mnist_mlp.stats import IDENTICAL, PAIRED
 
 STACK_FIELDS = ("python", "keras", "backend", "tensorflow", "jax", "torch", "numpy", "cpu")
 
@@ -37,7 +38,8 @@ def _delta_text(cell: Cell) -> str:
         d = cell.accuracy_delta
         mark = "*" if d.significant else ""
         p = "n/a" if d.p_value is None else f"{d.p_value:.3f}"
-        parts.append(f"Δacc {d.delta * 100:+.2f}{mark} (p {p})")
+        paired = ", paired" if d.test == PAIRED else ""
+        parts.append("Δacc identical" if d.test == IDENTICAL else f"Δacc {d.delta * 100:+.2f}{mark} (p {p}{paired})")
     if cell.speed_delta is not None:
         s = cell.speed_delta
         mark = "*" if s.significant else ""

@@ -1,0 +1,104 @@
+"""Train seeds with a realistic accuracy defect planted, to measure what the accuracy gate sees.
+
+    python benchmarks/planted_defects.py label_noise --seeds 1 2 3 4 5 --out runs/defects
+
+writes ``OUT/<defect>/seed-S/<model>/`` run folders (as ``reproduce --seeds`` does), which
+``benchmarks/accuracy_statistics.py`` compares seed by seed with clean runs of the same seeds.
+One process per core, each pinned, trains its share of the seeds one model after the other. The
+defects plant what a Keras or TensorFlow upgrade could realistically change, from outside the
+library (nothing in mnist_mlp is edited):
+
+- ``label_noise``: 5 % of the training labels replaced by a uniformly drawn class (a data
+  pipeline that mixes up a few labels);
+- ``adam_epsilon``: Adam's epsilon 1e-3 instead of Keras's 1e-7 (a changed optimizer default);
+- ``bn_momentum``: BatchNormalization's moving-average momentum 0.9 instead of 0.99 (a changed
+  layer default; only the BatchNormalization models).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+LABEL_NOISE = 0.05
+DEFECT_MODELS = ("arch1_relu", "arch1_bn", "arch3_relu", "arch2_bn_dropout")
+
+
+def plant(defect: str, dataset):
+    """Apply ``defect`` in this process; return the (possibly changed) dataset."""
+    import numpy as np
+
+    from mnist_mlp import train
+    from mnist_mlp.compat import keras
+
+    if defect == "label_noise":
+        rng = np.random.default_rng(20261127)
+        y = dataset.y_train.copy()
+        flipped = rng.random(len(y)) < LABEL_NOISE
+        y[flipped] = np.eye(10, dtype=y.dtype)[rng.integers(0, 10, flipped.sum())]
+        return dataclasses.replace(dataset, y_train=y)
+    if defect == "adam_epsilon":
+        original = train.compile_model
+
+        def compile_model(model, recipe):
+            original(model, recipe)
+            model.compile(optimizer=keras.optimizers.Adam(recipe.learning_rate, epsilon=1e-3),
+                          loss=model.loss, metrics=["accuracy"],
+                          steps_per_execution=recipe.steps_per_execution)
+            return model
+
+        train.compile_model = compile_model
+        return dataset
+    if defect == "bn_momentum":
+        layer = keras.layers.BatchNormalization
+        original_init = layer.__init__
+
+        def __init__(self, *args, **kwargs):
+            kwargs["momentum"] = 0.9
+            original_init(self, *args, **kwargs)
+
+        layer.__init__ = __init__
+        return dataset
+    raise SystemExit(f"planted_defects: unknown defect {defect!r}")
+
+
+def worker(args) -> int:
+    """Train this worker's seeds (one model after the other) with the defect planted."""
+    from mnist_mlp import data
+    from mnist_mlp.recipe import NOTEBOOK
+    from mnist_mlp.train import Dataset, train_and_evaluate
+
+    dataset = plant(args.defect, Dataset.from_mnist(data.load_mnist()))
+    for seed in args.seeds:
+        for model in args.models:
+            train_and_evaluate(model, dataset, dataclasses.replace(NOTEBOOK, seed=seed),
+                               args.out / args.defect / f"seed-{seed}", label=f"[{args.defect} {seed}] ")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("defect", choices=("label_noise", "adam_epsilon", "bn_momentum"))
+    parser.add_argument("--seeds", nargs="+", type=int, required=True)
+    parser.add_argument("--models", nargs="+", default=list(DEFECT_MODELS))
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        return worker(args)
+    cores = sorted(os.sched_getaffinity(0))
+    shares = [args.seeds[i::len(cores)] for i in range(len(cores))]
+    children = [
+        subprocess.Popen(["taskset", "-c", str(core), sys.executable, __file__, args.defect, "--worker",
+                          "--seeds", *map(str, share), "--models", *args.models, "--out", str(args.out)])
+        for core, share in zip(cores, shares) if share
+    ]
+    return max(child.wait() for child in children)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
