@@ -53,8 +53,8 @@ def noise_table(clean: dict) -> list[str]:
 
 
 def shift_table(clean: dict, defect: str, planted: dict) -> list[str]:
-    lines = [f"Defect `{defect}`: paired shift (defect - clean, points) over the shared seeds, and "
-             "shift / clean seed sd", "",
+    lines = [(f"Defect `{defect}`: paired shift (defect - clean, points) over the shared seeds, and "
+             "shift / clean seed sd"), "",
              "| model | seeds | " + " | ".join(f"{_label(k)}: shift, shift/sd" for k in CANDIDATES) + " |",
              "|---|---:|" + "---:|" * len(CANDIDATES)]
     for model, by_k in planted.items():
@@ -75,9 +75,9 @@ def render(clean_dir: Path, defects_dir: Path | None) -> str:
     first = next(iter(next(iter(seed_runs(clean_dir).values())).values()))
     env = first.environment
     lines = ["# Accuracy statistics: seed noise and planted-defect shift", "",
-             f"Written by `benchmarks/accuracy_statistics.py` from `{clean_dir.name}` "
+             (f"Written by `benchmarks/accuracy_statistics.py` from `{clean_dir.name}` "
              f"(Keras {env.get('keras')}, backend {env.get('backend')}, draws {first.draws}, "
-             f"{env.get('cpu')}); sd is over seeds of the clean runs.", "", *noise_table(clean)]
+             f"{env.get('cpu')}); sd is over seeds of the clean runs."), "", *noise_table(clean)]
     if defects_dir is not None:
         for folder in sorted(p for p in defects_dir.iterdir() if p.is_dir()):
             lines += ["", *shift_table(clean, folder.name, per_seed(folder))]

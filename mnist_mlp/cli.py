@@ -521,12 +521,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args) -> int:
     from mnist_mlp.checkpoint import CheckpointError, ResumeMismatchError
+    from mnist_mlp.compare import CompareError
     from mnist_mlp.data import DataError
     from mnist_mlp.gates.speed import BenchJSONError
     from mnist_mlp.lock import RunFolderBusyError
     from mnist_mlp.models import UnknownModelError
     from mnist_mlp.pool import JobsError, WorkerLostError
-    from mnist_mlp.compare import CompareError
     from mnist_mlp.recipe import RecipeError
     from mnist_mlp.results import ResultError
     from mnist_mlp.train import TrainingDivergedError

@@ -103,8 +103,8 @@ def render_section(name: str, section: dict) -> list[str]:
     default_seeds = section.get("calibration_seeds") or []
     if section.get("draws"):
         lines += [f"Draws: {section['draws']} (the project drew the initial weights and batch order).", ""]
-    lines += ["| model | calibration seeds | mean % | sd (points) | final-epoch sd (points) "
-              "| min (gate) % | detects drop, 1 seed (points) | 4 seeds | 8 seeds |",
+    lines += [("| model | calibration seeds | mean % | sd (points) | final-epoch sd (points) "
+              "| min (gate) % | detects drop, 1 seed (points) | 4 seeds | 8 seeds |"),
               "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for model, entry in (section.get("models") or {}).items():
         entry = entry or {}
@@ -120,9 +120,9 @@ def render_section(name: str, section: dict) -> list[str]:
         lines.append(_row(MEAN_ROW, _seeds(means.keys() or default_seeds),
                           section.get("mean_mean", mean), section.get("mean_sd", sd),
                           section.get("min_mean_test_accuracy"), section.get("mean_detects_drop")))
-    lines += ["", f"min_mean_test_accuracy (the mean of the notebook's seven): "
+    lines += ["", (f"min_mean_test_accuracy (the mean of the notebook's seven): "
                   f"{_pct(section.get('min_mean_test_accuracy'))} %; detects a drop of "
-                  f"{_points(section.get('mean_detects_drop'))} points.", ""]
+                  f"{_points(section.get('mean_detects_drop'))} points."), ""]
     return lines
 
 
@@ -131,13 +131,13 @@ def render(gates: dict) -> str:
     lines = [
         "# Accuracy gates: the calibration in golden/gates.json",
         "",
-        "Generated from `golden/gates.json` by `python -m mnist_mlp.docs_tables`; do not edit by "
+        ("Generated from `golden/gates.json` by `python -m mnist_mlp.docs_tables`; do not edit by "
         "hand (`tests/test_docs.py` fails when the two disagree). What the columns mean: "
         "[../accuracy-gate.md](../accuracy-gate.md). Percentages are test accuracy; *min (gate)* "
         "is the threshold a gated run must reach; *detects drop* is the drop in a model's mean "
         "that one gated seed (or the mean of 4 or 8) catches with the stated power; *sd* is the "
         "seed-to-seed sd of the gated statistic, *final-epoch sd* that of the final epoch's test "
-        "accuracy over the same seeds (sections that gate the final epoch show '-').",
+        "accuracy over the same seeds (sections that gate the final epoch show '-')."),
         "",
     ]
     if gates.get("default_backend"):
