@@ -2,7 +2,8 @@
 bench-check, bench-calibrate. Commands parse arguments and dispatch; the work is in the modules.
 
 Every expected failure (unknown model, bad value, bad data, unwritable folder, malformed result)
-is one line on stderr and exit code 2; a failed accuracy gate is exit code 1.
+is one line on stderr and exit code 2; a failed accuracy gate is exit code 1; an unexpected error
+(a bug) is its traceback and exit code 3.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import os
 import sys
 import tempfile
 import time
+import traceback
 from datetime import datetime
 from pathlib import Path
 
 EXIT_GATE_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3  # an uncaught exception: a bug to report, never a verdict on the models
 
 
 class RunDirError(ValueError):
@@ -175,28 +178,39 @@ def _recipe(args):
     )
 
 
+def _locked_run_folders(args, seeds: list[int] | None = None):
+    """Prepare ``--out`` and lock it (and with ``--seeds`` each ``OUT/seed-<S>`` too, so a run
+    holding one of those is not bypassed) before anything is printed or trained; the caller
+    holds the locks until every worker has exited. One rule whatever ``--jobs``."""
+    from mnist_mlp.lock import run_locks
+
+    args.out = prepare_run_dir(args.out or default_run_dir())
+    seed_dirs = [_for_seed(args, seed).out for seed in seeds] if seeds and args.seeds else []
+    return run_locks(args.out, *seed_dirs)
+
+
 def _train_models(args, names: list[str]) -> tuple[Path, dict]:
+    """Train ``names`` one after the other in this process into ``args.out`` (the caller holds
+    its lock)."""
     from mnist_mlp.compat import BACKEND_CHOICE, backend_name, keras
     from mnist_mlp.data import load_mnist
-    from mnist_mlp.lock import run_lock
     from mnist_mlp.train import Dataset, train_and_evaluate
 
     recipe = _recipe(args)
-    out = prepare_run_dir(args.out or default_run_dir())
-    with run_lock(out):
-        print(f"run folder: {out}  (rerun with --out {out} to resume)", flush=True)
-        print(f"Keras {keras.__version__}, backend {backend_name()} ({BACKEND_CHOICE[1]})", flush=True)
-        dataset = limit_dataset(Dataset.from_mnist(load_mnist(args.data)))
-        results = {}
-        started = time.perf_counter()
-        for i, name in enumerate(names, start=1):
-            results[name] = train_and_evaluate(name, dataset, recipe, out, label=f"[{i}/{len(names)}] ",
-                                               restart=args.restart)
-            print(
-                f"[{i}/{len(names)}] {name}: test accuracy {results[name].test_accuracy:.4f} "
-                f"({time.perf_counter() - started:.0f}s so far)",
-                flush=True,
-            )
+    out = prepare_run_dir(args.out)
+    print(f"run folder: {out}  (rerun with --out {out} to resume)", flush=True)
+    print(f"Keras {keras.__version__}, backend {backend_name()} ({BACKEND_CHOICE[1]})", flush=True)
+    dataset = limit_dataset(Dataset.from_mnist(load_mnist(args.data)))
+    results = {}
+    started = time.perf_counter()
+    for i, name in enumerate(names, start=1):
+        results[name] = train_and_evaluate(name, dataset, recipe, out, label=f"[{i}/{len(names)}] ",
+                                           restart=args.restart)
+        print(
+            f"[{i}/{len(names)}] {name}: test accuracy {results[name].test_accuracy:.4f} "
+            f"({time.perf_counter() - started:.0f}s so far)",
+            flush=True,
+        )
     return out, results
 
 
@@ -223,7 +237,8 @@ def _verify_and_print(*runs: dict) -> int:
 
 
 def cmd_train(args) -> int:
-    _, results = _train_models(args, [args.name])
+    with _locked_run_folders(args):
+        _, results = _train_models(args, [args.name])
     return _verify_and_print(results)
 
 
@@ -234,22 +249,22 @@ def cmd_reproduce(args) -> int:
     models = args.models or list(names())
     seeds = list(dict.fromkeys(args.seeds)) if args.seeds else [args.seed]
     jobs = args.jobs or len(usable_cores())
-    args.out = prepare_run_dir(args.out or default_run_dir())
-    if jobs == 1:
-        runs = {seed: _train_models(_for_seed(args, seed), models) for seed in seeds}
-    else:
-        runs = _train_in_pool(args, models, seeds, jobs)
-    code = 0
-    for seed, (run_dir, results) in runs.items():
-        if args.seeds:
-            print(f"seed {seed}: {run_dir}")
+    with _locked_run_folders(args, seeds):  # held until the reports are written
         if jobs == 1:
-            _build_report(run_dir)
-        else:  # built on the pool's workers
-            from mnist_mlp.report import html_path
+            runs = {seed: _train_models(_for_seed(args, seed), models) for seed in seeds}
+        else:
+            runs = _train_in_pool(args, models, seeds, jobs)
+        code = 0
+        for seed, (run_dir, results) in runs.items():
+            if args.seeds:
+                print(f"seed {seed}: {run_dir}")
+            if jobs == 1:
+                _build_report(run_dir)
+            else:  # built on the pool's workers
+                from mnist_mlp.report import html_path
 
-            print(f"report: {html_path(run_dir)}")
-        code = max(code, _verify_and_print(results))
+                print(f"report: {html_path(run_dir)}")
+            code = max(code, _verify_and_print(results))
     return code
 
 
@@ -261,11 +276,11 @@ def _for_seed(args, seed: int) -> argparse.Namespace:
 
 def _train_in_pool(args, models: list[str], seeds: list[int], jobs: int) -> dict:
     """Every (model, seed) on a pool of pinned worker processes, then each seed's report on the
-    same workers: ``{seed: (run folder, {model: result})}``."""
+    same workers: ``{seed: (run folder, {model: result})}``. The caller holds the run folders'
+    locks; the workers inherit them and ``pool.run`` returns once every worker has exited."""
     import functools
 
     from mnist_mlp import pool, report
-    from mnist_mlp.lock import run_lock
 
     tasks = pool.schedule(models, seeds, args.out, per_seed_folders=bool(args.seeds))
     workers = pool.split_cores(pool.usable_cores(), min(jobs, len(tasks)))
@@ -276,10 +291,9 @@ def _train_in_pool(args, models: list[str], seeds: list[int], jobs: int) -> dict
     source = pool.DatasetSource(args.data, limit, limit and max(1, limit // 4))
     run_dirs = {seed: _for_seed(args, seed).out for seed in seeds}
     reports = [functools.partial(report.build_report, run_dir) for run_dir in run_dirs.values()]
-    with run_lock(args.out):
-        done = pool.run(tasks, _recipe(args), source, jobs,
-                        resume_hint=f"rerun with --out {args.out} to resume",
-                        on_result=pool.report_progress(), restart=args.restart, then=reports)
+    done = pool.run(tasks, _recipe(args), source, jobs,
+                    resume_hint=f"rerun with --out {args.out} to resume",
+                    on_result=pool.report_progress(), restart=args.restart, then=reports)
     env = next(iter(done.values())).environment
     print(f"Keras {env['keras']}, backend {env['backend']} ({env['backend_chosen_by']})", flush=True)
     by_task = {(task.model, task.seed): result for task, result in done.items()}
@@ -517,13 +531,17 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 128 + 13  # as if killed by SIGPIPE, what shells report for such a pipe
+    except Exception:  # noqa: BLE001 (no expected fault: a bug; exit 3, never 1 or 2)
+        traceback.print_exc()
+        print(f"mnist-mlp: internal error (exit {EXIT_INTERNAL}): please report it", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def _run(args) -> int:
+    from mnist_mlp.benchjson import BenchJSONError
     from mnist_mlp.checkpoint import CheckpointError, ResumeMismatchError
     from mnist_mlp.compare import CompareError
     from mnist_mlp.data import DataError
-    from mnist_mlp.gates.speed import BenchJSONError
     from mnist_mlp.lock import RunFolderBusyError
     from mnist_mlp.models import UnknownModelError
     from mnist_mlp.pool import JobsError, WorkerLostError

@@ -2,6 +2,7 @@
 
 Every write goes to a temporary file beside the target, is flushed to the disk (fsync), then
 renamed over the target. JSON is strict: NaN and infinities are refused (``ValueError``).
+A write killed before its rename leaves its temporary file; ``sweep_temporaries`` removes them.
 """
 
 from __future__ import annotations
@@ -9,10 +10,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+# What atomic_path names a temporary file: ".<target>." + mkstemp's 8 random characters +
+# ".tmp" + the writer's suffix (".model.keras.k2j4h5g7.tmp.keras", ".result.json.a1b2c3d4.tmp").
+TEMPORARY = re.compile(r"\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp(?:\.[A-Za-z0-9]+)?")
 
 
 @contextlib.contextmanager
@@ -37,6 +43,18 @@ def atomic_path(target: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
         raise _naming(exc, target) from None
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def sweep_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files that killed ``atomic_path`` writes left in ``folder`` (files
+    only, named as ``TEMPORARY``); return them. Call it only while holding the folder (its run
+    lock): a live writer's temporary file looks the same."""
+    swept = []
+    for path in sorted(Path(folder).glob(".*.tmp*")):
+        if TEMPORARY.fullmatch(path.name) and not path.is_dir():
+            path.unlink(missing_ok=True)
+            swept.append(path)
+    return swept
 
 
 def _fsync(path: Path) -> None:

@@ -18,11 +18,17 @@ The rules:
   re-raises ``KeyboardInterrupt``. A worker that dies breaks the pool and the executor stops the
   others; every unfinished model keeps its last finished epoch (train.py's checkpoint) and resumes
   on the next run into the same folder. ``WorkerLostError`` says which model's worker died.
+- **No orphans.** Workers die with the parent: on Linux each asks the kernel for SIGKILL when its
+  parent dies (``PR_SET_PDEATHSIG``, so a parent killed by SIGKILL leaves none training on), and
+  they inherit the parent's run-folder locks (``lock.inherited``), so a folder stays locked until
+  the last worker is gone. Drive the pool from a thread that lives as long as it (the main
+  thread): Linux sends the signal when the thread that started a worker ends.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import ctypes
 import dataclasses
 import functools
 import multiprocessing
@@ -140,9 +146,25 @@ _preloaded: tuple[str, ...] = ()
 _events = None
 
 
-def _start_worker(core_groups, events) -> None:
-    """Pool initializer: take a core group, pin to it, then ignore Ctrl-C (the parent stops us)."""
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent(parent: int) -> None:
+    """SIGKILL this process when ``parent`` dies, even by SIGKILL (Linux); if it has died
+    already (before the request took effect), die now."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _start_worker(core_groups, events, parent: int, locks=()) -> None:
+    """Pool initializer: die with the parent, take a core group, pin to it, then ignore Ctrl-C
+    (the parent stops us). ``locks``: the parent's run-folder locks, held until we exit."""
     global _preloaded, _events
+    _die_with_parent(parent)
     _preloaded = tuple(m for m in BACKEND_MODULES if m in sys.modules)
     cores = core_groups.get()
     if hasattr(os, "sched_setaffinity"):
@@ -176,13 +198,17 @@ def _train(task: Task, recipe, source: DatasetSource, callbacks: tuple, restart:
 
 def open_pool(groups: Sequence[tuple[int, ...]]):
     """A spawn pool with one worker per core group, each pinned to its group, and the queue on
-    which its workers announce each task they start: ``(pid, Task)``."""
+    which its workers announce each task they start: ``(pid, Task)``. The workers die with this
+    process and hold the run-folder locks it holds (``lock.inherited``) until they exit."""
+    from mnist_mlp import lock
+
     ctx = multiprocessing.get_context("spawn")
     core_groups, events = ctx.SimpleQueue(), ctx.SimpleQueue()
     for group in groups:
         core_groups.put(group)
     executor = concurrent.futures.ProcessPoolExecutor(
-        len(groups), mp_context=ctx, initializer=_start_worker, initargs=(core_groups, events)
+        len(groups), mp_context=ctx, initializer=_start_worker,
+        initargs=(core_groups, events, os.getpid(), lock.inherited()),
     )
     return executor, events
 

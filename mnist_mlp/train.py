@@ -22,7 +22,7 @@ import numpy as np
 
 from mnist_mlp import checkpoint, draws, models, results
 from mnist_mlp.compat import compile_options, keras, seed_everything, versions
-from mnist_mlp.files import atomic_path, write_json, write_text
+from mnist_mlp.files import atomic_path, sweep_temporaries, write_json, write_text
 from mnist_mlp.interrupt import StopOnInterrupt, sigint_stops_training
 from mnist_mlp.preprocess import preprocess
 from mnist_mlp.recipe import NOTEBOOK, Recipe
@@ -120,6 +120,7 @@ def train_and_evaluate(
     """
     spec = models.get_spec(name)
     out = Path(run_dir) / name
+    sweep_temporaries(out)  # what a write killed in an earlier run left (the caller holds the lock)
     ident = checkpoint.identity(spec, recipe, dataset)
     if restart:
         _discard(out)

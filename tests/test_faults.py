@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -25,7 +26,7 @@ import pytest
 from conftest import make_result
 from keras_callbacks import StopAfterEpoch
 
-from mnist_mlp import checkpoint, cli, data, files, lock
+from mnist_mlp import checkpoint, cli, data, files, lock, pool
 from mnist_mlp.compat import KERAS_3, backend_name
 from mnist_mlp.recipe import Recipe
 from mnist_mlp.results import ResultError, RunResult
@@ -153,6 +154,33 @@ def test_kill_during_a_checkpoint_write_loses_nothing(tmp_path, capsys, tiny_cli
     assert sorted(p.name for p in folder.iterdir()) == ["history.csv", "model.keras", "result.json"]
 
 
+# A kill during model.save, history.csv or result.json (atomic_path) leaves its temporary file.
+LEFT_BY_KILLED_WRITES = (".model.keras.k2j4h5g7.tmp.keras", ".history.csv.a1b2c3d4.tmp",
+                         ".result.json.zz_9yy8x.tmp", f".{checkpoint.LATEST}.q1w2e3r4.tmp.npz",
+                         f".{checkpoint.PREVIOUS}.abcdefgh.tmp")
+
+
+def test_the_next_run_sweeps_the_temporary_files_killed_writes_left(small_dataset, tmp_path, reference):
+    folder = interrupted_after(1, small_dataset, tmp_path)
+    for name in LEFT_BY_KILLED_WRITES:
+        (folder / name).write_bytes(b"torn")
+    resumed = train_and_evaluate(MODEL, small_dataset, RECIPE, tmp_path).to_json()
+    assert resumed_like(resumed, reference, kept=2)
+    assert sorted(p.name for p in folder.iterdir()) == ["history.csv", "model.keras", "result.json"]
+
+
+def test_the_sweep_removes_only_temporary_files(tmp_path):
+    kept = ["model.keras", "result.json", "notes.txt", ".lock", ".hidden", ".model.keras.tmp",
+            "model.keras.abcdefgh.tmp.keras", ".model.keras.short.tmp"]
+    for name in (*kept, *LEFT_BY_KILLED_WRITES):
+        (tmp_path / name).write_text("x")
+    (tmp_path / ".sub.abcdefgh.tmp").mkdir()  # a folder is never ours
+    kept.append(".sub.abcdefgh.tmp")
+    assert sorted(p.name for p in files.sweep_temporaries(tmp_path)) == sorted(LEFT_BY_KILLED_WRITES)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
+    assert files.sweep_temporaries(tmp_path / "nowhere") == []
+
+
 # --- full disk, no permission ----------------------------------------------------------------
 
 
@@ -246,6 +274,79 @@ def test_second_run_on_a_locked_folder_is_one_line(tmp_path, capsys, tiny_cli):
     assert not (run / "softmax").exists()
     status, _, err = run_cli(capsys, "train", "softmax", "--epochs", "1", "--out", str(run))
     assert status in (0, 1) and err == ""  # the lock is released with its holder
+
+
+# --- no orphans: a killed parent takes its workers with it ------------------------------------
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (every thread's), from /proc."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running or sleeping: not gone, not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def pool_workers(pid: int) -> list[int]:
+    """``pid``'s multiprocessing spawn children (not its resource tracker)."""
+    workers = []
+    for child in children(pid):
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                workers.append(child)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return workers
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or len(pool.usable_cores()) < 2,
+                    reason="Linux /proc and two usable cores")
+def test_sigkill_of_reproduce_kills_its_workers_too(tmp_path, mnist):
+    run = tmp_path / "run"
+    argv = [sys.executable, "-m", "mnist_mlp", "reproduce", "--models", "arch1_relu", "arch2_relu",
+            "--epochs", "50", "--jobs", "2", "--out", str(run)]
+    env = tiny_env(tmp_path) | {"MNIST_MLP_CACHE": str(mnist.cache_path.parent)}
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    guard = threading.Timer(300, proc.kill)
+    guard.start()
+    workers: list[int] = []
+    try:
+        started, lines = set(), []
+        for line in proc.stdout:  # both tasks training: both workers are past their initializer
+            lines.append(line)
+            started |= {label for label in ("[1/2]", "[2/2]") if line.startswith(label) and " epoch 1/" in line}
+            if len(started) == 2:
+                break
+        assert len(started) == 2, "".join(lines)
+        workers = pool_workers(proc.pid)
+        assert len(workers) == 2, (workers, children(proc.pid))
+        proc.kill()
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 2
+        while any(alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [w for w in workers if alive(w)], "workers outlived their killed parent"
+        with lock.run_lock(run):  # no worker holds the folder any more
+            pass
+    finally:
+        guard.cancel()
+        proc.kill()
+        proc.wait()
+        for worker in workers:  # only ours, by pid, if the test failed
+            if alive(worker):
+                os.kill(worker, signal.SIGKILL)
 
 
 # --- one Ctrl-C, every backend ---------------------------------------------------------------

@@ -159,3 +159,24 @@ def matrix_cell_text(cell):
     from mnist_mlp.report.matrix import cell_text
 
     return cell_text(cell)
+
+
+HOSTILE = "<script>alert(1)</script> | R&D"
+HOSTILE_MD = r"&lt;script&gt;alert(1)&lt;/script&gt; \| R&amp;D"
+
+
+def test_markdown_escapes_html_and_pipes_in_every_cell(tmp_path, capsys):
+    import re
+
+    env = "<img src=x onerror=alert(1)>"
+    environment = make_result("softmax").environment | {"cpu": HOSTILE}
+    folder = write_env(tmp_path / "runs", env, {env: ACCURACY["py313-tf221"]}, environment=environment)
+    out = tmp_path / "report"
+    assert cli.main(["matrix", str(folder), "--out", str(out)]) == 0
+    markdown = (out / "matrix.md").read_text()
+    assert not re.search(r"<[A-Za-z/!?]", markdown)  # no raw HTML tag
+    for block in markdown.split("\n\n"):  # every row as many cells as its table's header
+        rows = [line for line in block.splitlines() if line.startswith("|")]
+        assert len({len(re.findall(r"(?<!\\)\|", row)) for row in rows}) <= 1, block
+    assert f"| {HOSTILE_MD} |" in markdown and "| &lt;img src=x onerror=alert(1)&gt; |" in markdown
+    assert "<script>" not in (out / "matrix.html").read_text()

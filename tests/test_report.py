@@ -384,3 +384,39 @@ def test_cli_report_builds_the_report(tmp_path, capsys, monkeypatch, make_result
     assert cli.main(["report", str(tmp_path)]) == 0
     assert capsys.readouterr().out == f"report: {tmp_path / 'report.html'}\n"
     assert (tmp_path / "report.md").is_file()
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile text: what a result.json or a folder name holds is shown, never interpreted
+
+HOSTILE = "<script>alert(1)</script> | R&D"
+HOSTILE_MD = r"&lt;script&gt;alert(1)&lt;/script&gt; \| R&amp;D"
+
+
+def table_cells(line: str) -> int:
+    """Cells of a Markdown table row: its pipes that no backslash escapes, less one."""
+    return len(re.findall(r"(?<!\\)\|", line.replace("\\\\", ""))) - 1
+
+
+def assert_markdown_is_inert(md: str) -> None:
+    """No raw HTML tag, and every table row has as many cells as its header."""
+    assert not re.search(r"<[A-Za-z/!?]", md)
+    for block in md.split("\n\n"):
+        rows = [line for line in block.splitlines() if line.startswith("|")]
+        assert len({table_cells(row) for row in rows}) <= 1, block
+
+
+def test_markdown_escapes_html_and_pipes_in_every_text(tmp_path, make_result, write_run):
+    import dataclasses
+
+    run_dir = tmp_path / "<img src=x onerror=alert(1)>"
+    result = make_result("softmax", test_accuracy=0.93)
+    write_run(run_dir, [dataclasses.replace(
+        result, environment=result.environment | {"cpu": HOSTILE, "<b>field</b>": "a\\|b"})])
+    report.build_report(run_dir, gates=GATES)
+    md = (run_dir / "report.md").read_text("utf-8")
+    assert_markdown_is_inert(md)
+    assert f"| cpu | {HOSTILE_MD} |" in md
+    assert r"| &lt;b&gt;field&lt;/b&gt; | a\\\|b |" in md
+    assert "# MNIST MLP run &lt;img src=x onerror=alert(1)&gt;" in md
+    assert "<script>" not in (run_dir / "report.html").read_text("utf-8")

@@ -1,8 +1,14 @@
 """The Markdown renderer: the same blocks as the HTML page, figures linked relative to the run
-folder."""
+folder.
+
+Every text it writes is shown, never interpreted: ``<``, ``>`` and ``&`` become HTML entities
+(a result.json or a folder name holding ``<script>`` stays text), and in table cells backslashes
+and pipes are escaped and line breaks become spaces, so a value cannot split or end its table.
+"""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from mnist_mlp.report.blocks import (
@@ -17,8 +23,15 @@ from mnist_mlp.report.blocks import (
 )
 
 
+def _text(text: str) -> str:
+    """``text`` with the characters HTML gives a meaning escaped (quotes stay: no attributes)."""
+    return html.escape(text, quote=False)
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    """A table cell's text: escaped, on one line, its backslashes and pipes escaped."""
+    one_line = " ".join(_text(text).splitlines())
+    return one_line.replace("\\", "\\\\").replace("|", "\\|")
 
 
 def _table(table: Table) -> str:
@@ -29,19 +42,19 @@ def _table(table: Table) -> str:
 def render_block(block: Block, run_dir: Path) -> str:
     match block:
         case Heading(level, text):
-            return f"{'#' * level} {text}"
+            return f"{'#' * level} {_text(text)}"
         case Paragraph(text):
-            return text
+            return _text(text)
         case Quote(text):
-            return f"> Notebook: {text}"
+            return f"> Notebook: {_text(text)}"
         case Verdict(label, verdict):
-            return f"**{label}: {verdict}**"
+            return f"**{_text(label)}: {_text(verdict)}**"
         case BulletList(items):
-            return "\n".join(f"- {i}" for i in items)
+            return "\n".join(f"- {_text(i)}" for i in items)
         case Table():
             return _table(block)
         case Figure(path, caption):
-            return f"![{caption}]({path.relative_to(run_dir).as_posix()})"
+            return f"![{_text(caption)}]({path.relative_to(run_dir).as_posix()})"
     raise TypeError(f"not a report block: {block!r}")
 
 
