@@ -21,7 +21,9 @@ import dataclasses
 import numpy as np
 from scipy import stats
 
-from mnist_mlp.gates.speed import BenchJSONError, load_bench_json
+from mnist_mlp import benchjson
+from mnist_mlp.benchjson import BenchJSONError
+from mnist_mlp.benchjson import load as load_bench_json
 
 SLOWER, FASTER, SAME = "SLOWER", "faster", "same"
 THRESHOLD, ALPHA, CONFIDENCE, RESAMPLES = 0.10, 0.05, 0.95, 2000
@@ -38,21 +40,11 @@ class Sample:
 def samples(bench: dict, source: str) -> dict[tuple[str, str], Sample]:
     """``(kind, model) -> seconds per step`` of every round, from tagged benchmarks."""
     found = {}
-    for entry in bench["benchmarks"]:
-        info = entry.get("extra_info", {})
-        if "kind" not in info:
-            continue
-        data = entry.get("stats", {}).get("data")
-        if not isinstance(data, list) or not data:
-            raise BenchJSONError(f"{source}: {entry.get('name', '?')} has no per-round stats.data "
+    for key, benchmark in benchjson.benchmarks(bench, source).items():
+        if not benchmark.rounds_ms:
+            raise BenchJSONError(f"{source}: {key[1] or key[0]} has no per-round stats.data "
                                  "(write it with --benchmark-json or benchmarks/ab.py)")
-        values = np.asarray(data, dtype=float) if all(
-            isinstance(v, (int, float)) for v in data) else None
-        if values is None or not np.all(values > 0):
-            raise BenchJSONError(f"{source}: {entry.get('name', '?')} has non-positive or "
-                                 "non-numeric times in stats.data")
-        found[info["kind"], info.get("model")] = Sample(values / info.get("steps_per_call", 1),
-                                                        bool(info.get("ab_paired")))
+        found[key] = Sample(np.asarray(benchmark.rounds_ms) / 1000, benchmark.paired)
     return found
 
 

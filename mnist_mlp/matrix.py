@@ -13,12 +13,11 @@ timed rounds agrees (the same rule as ``bench-compare``).
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import statistics
 from pathlib import Path
 
-from mnist_mlp import stats
+from mnist_mlp import benchjson, stats
 from mnist_mlp.results import KERAS_DRAWS, ResultError, RunResult, load_run
 
 SEED_FOLDER = re.compile(r"seed-(\d+)")
@@ -85,24 +84,9 @@ def seed_runs(folder: Path) -> dict[int, dict[str, RunResult]]:
 
 def load_steps(path: Path) -> dict[str, StepTimes]:
     """The ``kind == "step"`` benchmarks of a pytest-benchmark JSON, per model."""
-    try:
-        data = json.loads(path.read_text("utf-8"))
-        benchmarks = data["benchmarks"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise MatrixError(f"{path}: not a pytest-benchmark JSON ({exc}); rerun the benchmarks") from None
-    steps = {}
-    for bench in benchmarks:
-        info = bench.get("extra_info", {})
-        if info.get("kind") != "step":
-            continue
-        per_call = info.get("steps_per_call", 1)
-        rounds = tuple(t * 1000 / per_call for t in bench["stats"].get("data", ()))
-        steps[info["model"]] = StepTimes(
-            median_ms=bench["stats"]["median"] * 1000 / per_call,
-            rounds_ms=rounds,
-            mfu=info.get("mfu"),
-        )
-    return steps
+    return {model: StepTimes(b.median_ms, b.rounds_ms, b.mfu)
+            for (kind, model), b in benchjson.benchmarks(benchjson.load(path), str(path)).items()
+            if kind == "step"}
 
 
 def load_env_run(folder: str | Path) -> EnvRun:

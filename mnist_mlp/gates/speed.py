@@ -13,17 +13,12 @@ with ``kind`` (``floor``, ``step``, ``notebook_way``, ``epoch``), ``model``, ``f
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 from datetime import date
 
-from mnist_mlp import golden
+from mnist_mlp import benchjson, golden
 from mnist_mlp.gates import FAIL, MISSING, PASS, CalibrationError, Column, number
-
-
-class BenchJSONError(ValueError):
-    """A pytest-benchmark JSON file that is missing, unreadable or not shaped as expected."""
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -31,38 +26,13 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
 
 
 def load_bench_json(path: str | os.PathLike) -> dict:
-    """Parse a ``--benchmark-json`` file; any problem is one ``BenchJSONError`` line."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            bench = json.load(f)
-    except FileNotFoundError:
-        raise BenchJSONError(f"{path}: no such file (run the benchmarks with --benchmark-json)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BenchJSONError(f"{path}: not a pytest-benchmark JSON file ({exc})") from None
-    medians_ms(bench, source=str(path))  # validate now, so errors name the file
-    return bench
+    """Parse a ``--benchmark-json`` file (``mnist_mlp.benchjson``); problems are one line."""
+    return benchjson.load(path)
 
 
 def medians_ms(bench: dict, source: str = "benchmark JSON") -> dict[tuple[str, str], float]:
-    """``(kind, model) -> median ms`` for every tagged benchmark in pytest-benchmark output, per
-    step: a ``step`` benchmark's call runs ``extra_info["steps_per_call"]`` steps."""
-    if not isinstance(bench, dict) or not isinstance(bench.get("benchmarks"), list):
-        raise BenchJSONError(f"{source}: no 'benchmarks' list; not pytest-benchmark output")
-    found = {}
-    for entry in bench["benchmarks"]:
-        info = entry.get("extra_info", {}) if isinstance(entry, dict) else None
-        if not isinstance(info, dict):
-            raise BenchJSONError(f"{source}: a benchmark entry is not an object with extra_info")
-        if "kind" not in info:
-            continue
-        median = entry.get("stats", {}).get("median") if isinstance(entry.get("stats"), dict) else None
-        if not isinstance(median, (int, float)) or not median > 0:
-            raise BenchJSONError(f"{source}: {entry.get('name', '?')} has no positive stats.median")
-        steps = info.get("steps_per_call", 1)
-        if not isinstance(steps, int) or steps < 1:
-            raise BenchJSONError(f"{source}: {entry.get('name', '?')} has a bad steps_per_call")
-        found[info["kind"], info.get("model")] = median * 1000 / steps
-    return found
+    """``(kind, model) -> median ms per step`` for every tagged benchmark."""
+    return {key: b.median_ms for key, b in benchjson.benchmarks(bench, source).items()}
 
 
 def backend_of(bench: dict) -> str:

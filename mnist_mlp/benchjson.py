@@ -1,0 +1,94 @@
+"""The one reader of pytest-benchmark JSON (``pytest benchmarks --benchmark-json``).
+
+Every benchmark this project writes is tagged in ``extra_info``: ``kind`` (``step``,
+``notebook_way``, ...), ``model``, ``steps_per_call`` (a timed call runs that many training steps),
+and optionally ``mfu`` and ``ab_paired`` (written by ``benchmarks/ab.py``). Untagged benchmarks are
+ignored. Times are per step: a call's median and per-round times divided by ``steps_per_call``,
+here and nowhere else. The speed gate, the A/B and the matrix all read through ``load`` and
+``benchmarks``; any malformed file is one ``BenchJSONError`` line naming it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from collections.abc import Mapping
+from typing import Any
+
+
+class BenchJSONError(ValueError):
+    """A benchmark JSON file that is missing or not pytest-benchmark output we can read."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Benchmark:
+    """One tagged benchmark, per training step."""
+
+    kind: str
+    model: str | None
+    median_ms: float
+    rounds_ms: tuple[float, ...]  # every timed round (empty when the file kept none)
+    extra_info: Mapping[str, Any]
+
+    @property
+    def mfu(self) -> float | None:
+        return self.extra_info.get("mfu")
+
+    @property
+    def paired(self) -> bool:
+        """Timed round by round beside another build (benchmarks/ab.py)."""
+        return bool(self.extra_info.get("ab_paired"))
+
+
+def load(path: str | os.PathLike) -> dict:
+    """Parse and validate a ``--benchmark-json`` file."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            bench = json.load(f)
+    except FileNotFoundError:
+        raise BenchJSONError(f"{path}: no such file (run the benchmarks with --benchmark-json)") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BenchJSONError(f"{path}: not a pytest-benchmark JSON file ({exc})") from None
+    benchmarks(bench, source=str(path))  # validate now, so errors name the file
+    return bench
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _one(entry: Any, source: str) -> Benchmark | None:
+    info = entry.get("extra_info", {}) if isinstance(entry, dict) else None
+    if not isinstance(info, dict):
+        raise BenchJSONError(f"{source}: a benchmark entry is not an object with extra_info")
+    if "kind" not in info:
+        return None
+    name = entry.get("name", "?")
+    kind, model = info["kind"], info.get("model")
+    if not isinstance(kind, str) or not (model is None or isinstance(model, str)):
+        raise BenchJSONError(f"{source}: {name} has a non-text kind or model")
+    stats = entry.get("stats") if isinstance(entry.get("stats"), dict) else {}
+    median = stats.get("median")
+    if not _number(median) or not median > 0:
+        raise BenchJSONError(f"{source}: {name} has no positive stats.median")
+    steps = info.get("steps_per_call", 1)
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise BenchJSONError(f"{source}: {name} has a bad steps_per_call")
+    data = stats.get("data", [])
+    if not isinstance(data, list) or not all(_number(v) and v > 0 for v in data):
+        raise BenchJSONError(f"{source}: {name} has non-positive or non-numeric times in stats.data")
+    return Benchmark(kind, model, median * 1000 / steps, tuple(v * 1000 / steps for v in data), info)
+
+
+def benchmarks(bench: Any, source: str = "benchmark JSON") -> dict[tuple[str, str | None], Benchmark]:
+    """``(kind, model) -> Benchmark`` for every tagged benchmark of parsed pytest-benchmark output."""
+    if not isinstance(bench, dict) or not isinstance(bench.get("benchmarks"), list):
+        raise BenchJSONError(f"{source}: no 'benchmarks' list; not pytest-benchmark output")
+    found = {}
+    for entry in bench["benchmarks"]:
+        one = _one(entry, source)
+        if one is not None:
+            found[one.kind, one.model] = one
+    return found

@@ -1,0 +1,55 @@
+"""One reader of pytest-benchmark JSON (mnist_mlp.benchjson): the speed gate, the A/B and the
+matrix read the same per-step numbers from one file, and reject the same malformed ones."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mnist_mlp import abcompare, benchjson, matrix
+from mnist_mlp.gates import speed
+
+
+def bench_file(tmp_path, **info_changes):
+    """One ``step`` benchmark of 8 steps per call: median 16 ms a call, rounds 8, 16, 24 ms."""
+    info = {"kind": "step", "model": "arch1_relu", "steps_per_call": 8, "mfu": 0.5, **info_changes}
+    entry = {"name": "test_step[arch1_relu]", "extra_info": info,
+             "stats": {"median": 0.016, "data": [0.008, 0.016, 0.024]}}
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps({"benchmarks": [entry, {"name": "untagged", "extra_info": {}}]}))
+    return path
+
+
+def test_every_reader_sees_the_same_per_step_times(tmp_path):
+    path = bench_file(tmp_path)
+    bench = speed.load_bench_json(path)
+    assert speed.medians_ms(bench) == {("step", "arch1_relu"): 2.0}  # 16 ms / 8 steps
+    sample = abcompare.samples(bench, str(path))["step", "arch1_relu"]
+    assert sample.values.tolist() == pytest.approx([0.001, 0.002, 0.003])  # seconds per step
+    steps = matrix.load_steps(path)["arch1_relu"]
+    assert (steps.median_ms, steps.rounds_ms, steps.mfu) == (2.0, pytest.approx((1.0, 2.0, 3.0)), 0.5)
+
+
+@pytest.mark.parametrize(("changes", "named"), [
+    ({"steps_per_call": 0}, "bad steps_per_call"),
+    ({"steps_per_call": True}, "bad steps_per_call"),
+    ({"kind": ["step"]}, "non-text kind or model"),
+    ({"model": 7}, "non-text kind or model"),
+])
+def test_a_malformed_benchmark_is_one_error_for_every_reader(tmp_path, changes, named):
+    path = bench_file(tmp_path, **changes)
+    for read in (speed.load_bench_json, matrix.load_steps, lambda p: abcompare.load_pair(p, p)):
+        with pytest.raises(benchjson.BenchJSONError, match=named):
+            read(path)
+
+
+def test_non_positive_rounds_and_a_missing_file_are_named(tmp_path):
+    path = bench_file(tmp_path)
+    data = json.loads(path.read_text())
+    data["benchmarks"][0]["stats"]["data"] = [0.01, -1]
+    path.write_text(json.dumps(data))
+    with pytest.raises(benchjson.BenchJSONError, match="non-positive or non-numeric"):
+        benchjson.load(path)
+    with pytest.raises(benchjson.BenchJSONError, match="no such file"):
+        benchjson.load(tmp_path / "absent.json")
