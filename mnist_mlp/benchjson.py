@@ -17,8 +17,10 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from mnist_mlp.errors import MnistMlpError
 
-class BenchJSONError(ValueError):
+
+class BenchJSONError(MnistMlpError, ValueError):
     """A benchmark JSON file that is missing or not pytest-benchmark output we can read."""
 
 

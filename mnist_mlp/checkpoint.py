@@ -24,6 +24,7 @@ import numpy as np
 
 from mnist_mlp import draws
 from mnist_mlp.compat import KERAS_3, backend_name, keras
+from mnist_mlp.errors import MnistMlpError
 from mnist_mlp.files import atomic_path
 from mnist_mlp.results import RunResult
 
@@ -32,11 +33,11 @@ PREVIOUS = "checkpoint.prev.npz"
 MAGIC = b"mnist_mlp checkpoint 1 sha256="
 
 
-class CheckpointError(Exception):
+class CheckpointError(MnistMlpError):
     """A checkpoint file that is damaged or does not fit the model; the message names the file."""
 
 
-class ResumeMismatchError(ValueError):
+class ResumeMismatchError(MnistMlpError, ValueError):
     """A run folder holds another recipe's run; the message names both and the way out."""
 
 

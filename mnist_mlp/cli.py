@@ -21,12 +21,14 @@ import traceback
 from datetime import datetime
 from pathlib import Path
 
+from mnist_mlp.errors import MnistMlpError
+
 EXIT_GATE_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3  # an uncaught exception: a bug to report, never a verdict on the models
 
 
-class RunDirError(ValueError):
+class RunDirError(MnistMlpError, ValueError):
     """An output folder that cannot hold a run."""
 
 
@@ -538,24 +540,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
-    from mnist_mlp.benchjson import BenchJSONError
-    from mnist_mlp.checkpoint import CheckpointError, ResumeMismatchError
-    from mnist_mlp.compare import CompareError
-    from mnist_mlp.data import DataError
-    from mnist_mlp.lock import RunFolderBusyError
-    from mnist_mlp.models import UnknownModelError
-    from mnist_mlp.pool import JobsError, WorkerLostError
-    from mnist_mlp.recipe import RecipeError
-    from mnist_mlp.results import ResultError
-    from mnist_mlp.train import TrainingDivergedError
-
+    """Run the command; every ``MnistMlpError`` (an expected failure) is one line and exit 2."""
     try:
         code = args.func(args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
         return code
-    except (DataError, UnknownModelError, RecipeError, ResultError, RunDirError, BenchJSONError,
-            CheckpointError, ResumeMismatchError, RunFolderBusyError, TrainingDivergedError, JobsError,
-            WorkerLostError, CompareError) as exc:
+    except MnistMlpError as exc:
         print(f"mnist-mlp: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:

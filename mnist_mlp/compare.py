@@ -19,6 +19,7 @@ from collections.abc import Mapping
 
 from scipy import stats
 
+from mnist_mlp.errors import MnistMlpError
 from mnist_mlp.gates import FAIL, PASS, Column, number
 
 ALPHA = 0.01  # false-alarm rate per model when nothing changed
@@ -101,7 +102,7 @@ class PairedRow:
         return PASS if self.passed else FAIL
 
 
-class CompareError(ValueError):
+class CompareError(MnistMlpError, ValueError):
     """Two builds that cannot be compared (no seed in common)."""
 
 

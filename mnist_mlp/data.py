@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_mlp import golden
+from mnist_mlp.errors import MnistMlpError
 from mnist_mlp.files import atomic_path
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ HUB_MEMBER = "mnist/data/mnist.pkl.gz"
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
-class DataError(Exception):
+class DataError(MnistMlpError):
     """MNIST could not be loaded or verified; the message is one line that says what to do."""
 
 

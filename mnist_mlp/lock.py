@@ -17,12 +17,14 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+from mnist_mlp.errors import MnistMlpError
+
 LOCK_FILE = ".lock"
 
 _held: dict[int, Path] = {}  # open lock file descriptor -> its folder, while run_lock holds it
 
 
-class RunFolderBusyError(RuntimeError):
+class RunFolderBusyError(MnistMlpError, RuntimeError):
     """Another process holds the run folder."""
 
 

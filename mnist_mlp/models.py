@@ -12,6 +12,7 @@ import dataclasses
 
 import numpy as np
 
+from mnist_mlp.errors import MnistMlpError
 from mnist_mlp.preprocess import INPUT_DIM, NUM_CLASSES
 
 STDDEV_NOTE = (
@@ -92,7 +93,7 @@ REGISTRY: dict[str, ModelSpec] = {
 NOTEBOOK_MODELS = tuple(name for name in REGISTRY if name != "softmax")
 
 
-class UnknownModelError(ValueError):
+class UnknownModelError(MnistMlpError, ValueError):
     """A model name that is not in the registry."""
 
 

@@ -40,17 +40,19 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mnist_mlp.errors import MnistMlpError
+
 if TYPE_CHECKING:
     from mnist_mlp.results import RunResult
 
 BACKEND_MODULES = ("keras", "tensorflow", "jax", "torch")
 
 
-class JobsError(ValueError):
+class JobsError(MnistMlpError, ValueError):
     """A worker count that the usable cores cannot give each worker its own core."""
 
 
-class WorkerLostError(RuntimeError):
+class WorkerLostError(MnistMlpError, RuntimeError):
     """A worker process died; the message names its model and how to resume."""
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from mnist_mlp.errors import MnistMlpError
 
-class RecipeError(ValueError):
+
+class RecipeError(MnistMlpError, ValueError):
     """A recipe value that cannot train a model (epochs < 1, batch size < 1, ...)."""
 
 

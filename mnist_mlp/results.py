@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mnist_mlp.errors import MnistMlpError
 from mnist_mlp.recipe import Recipe, RecipeError
 
 SCHEMA_VERSION = 1
@@ -23,7 +24,7 @@ PARAM_KEYS = ("total", "trainable", "non_trainable")
 KERAS_DRAWS = "keras"  # results written before the project drew them: the backend did
 
 
-class ResultError(ValueError):
+class ResultError(MnistMlpError, ValueError):
     """A run folder or result file that cannot be read; the message names the file and the fix."""
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from mnist_mlp import checkpoint, draws, models, results
 from mnist_mlp.compat import compile_options, keras, seed_everything, versions
+from mnist_mlp.errors import MnistMlpError
 from mnist_mlp.files import atomic_path, sweep_temporaries, write_json, write_text
 from mnist_mlp.interrupt import StopOnInterrupt, sigint_stops_training
 from mnist_mlp.preprocess import preprocess
@@ -72,7 +73,7 @@ class EpochRecorder(keras.callbacks.Callback):
         self.announce(epoch + 1, self.total_epochs, record)
 
 
-class TrainingDivergedError(ValueError):
+class TrainingDivergedError(MnistMlpError, ValueError):
     """The loss became NaN or infinite: the recipe cannot train this model."""
 
 

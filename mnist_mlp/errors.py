@@ -1,0 +1,10 @@
+"""The one base of every expected failure: ``MnistMlpError``.
+
+An expected failure (bad input, a missing or damaged file, a busy folder, a recipe that cannot
+train) carries one line that names the problem and the fix; the CLI prints it and exits 2. Any
+other exception is a bug: its traceback and exit 3. A failed gate is not an exception (exit 1).
+"""
+
+
+class MnistMlpError(Exception):
+    """An expected failure whose message is one line naming the problem and the fix."""
