@@ -1,5 +1,6 @@
 """``mnist-mlp``: data, models, summary, train, reproduce (the main job), verify, report, calibrate,
-bench-check, bench-calibrate. Commands parse arguments and dispatch; the work is in the modules.
+compare, matrix, bench-check, bench-calibrate, bench-compare. Commands parse arguments and
+dispatch; the work is in the modules (the main job's orchestration in ``mnist_mlp.reproduce``).
 
 Every expected failure (unknown model, bad value, bad data, unwritable folder, malformed result)
 is one line on stderr and exit code 2; a failed accuracy gate is exit code 1; an unexpected error
@@ -15,10 +16,8 @@ import logging
 import math
 import os
 import sys
-import tempfile
 import time
 import traceback
-from datetime import datetime
 from pathlib import Path
 
 from mnist_mlp.errors import MnistMlpError
@@ -26,10 +25,6 @@ from mnist_mlp.errors import MnistMlpError
 EXIT_GATE_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3  # an uncaught exception: a bug to report, never a verdict on the models
-
-
-class RunDirError(MnistMlpError, ValueError):
-    """An output folder that cannot hold a run."""
 
 
 def positive_int(text: str) -> int:
@@ -81,46 +76,6 @@ def model_name(text: str) -> str:
     if text not in REGISTRY:
         raise argparse.ArgumentTypeError(f"unknown model {text!r}; valid names: {', '.join(REGISTRY)}")
     return text
-
-
-def prepare_run_dir(path: Path) -> Path:
-    """Create ``path`` if needed and prove it is a writable folder, before any training starts."""
-    if path.exists() and not path.is_dir():
-        raise RunDirError(f"--out {path} is a file, not a folder; choose another --out")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as exc:
-        raise RunDirError(f"--out {path} is not writable ({exc.strerror}); choose another --out") from None
-    return path
-
-
-LIMIT_ENV = "MNIST_MLP_LIMIT"
-
-
-def data_limit() -> int | None:
-    """Test-only: ``MNIST_MLP_LIMIT=N`` trains on the first N training and N/4 test images."""
-    text = os.environ.get(LIMIT_ENV)
-    if not text:
-        return None
-    try:
-        return positive_int(text)
-    except argparse.ArgumentTypeError as exc:
-        raise RunDirError(f"{LIMIT_ENV}: {exc}") from None
-
-
-def limit_dataset(dataset):
-    """``dataset`` cut to ``data_limit()`` images, if set."""
-    n = data_limit()
-    if n is None:
-        return dataset
-    m = max(1, n // 4)
-    return type(dataset)(dataset.x_train[:n], dataset.y_train[:n], dataset.x_test[:m], dataset.y_test[:m])
-
-
-def default_run_dir() -> Path:
-    return Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,42 +135,6 @@ def _recipe(args):
     )
 
 
-def _locked_run_folders(args, seeds: list[int] | None = None):
-    """Prepare ``--out`` and lock it (and with ``--seeds`` each ``OUT/seed-<S>`` too, so a run
-    holding one of those is not bypassed) before anything is printed or trained; the caller
-    holds the locks until every worker has exited. One rule whatever ``--jobs``."""
-    from mnist_mlp.lock import run_locks
-
-    args.out = prepare_run_dir(args.out or default_run_dir())
-    seed_dirs = [_for_seed(args, seed).out for seed in seeds] if seeds and args.seeds else []
-    return run_locks(args.out, *seed_dirs)
-
-
-def _train_models(args, names: list[str]) -> tuple[Path, dict]:
-    """Train ``names`` one after the other in this process into ``args.out`` (the caller holds
-    its lock)."""
-    from mnist_mlp.compat import BACKEND_CHOICE, backend_name, keras
-    from mnist_mlp.data import load_mnist
-    from mnist_mlp.train import Dataset, train_and_evaluate
-
-    recipe = _recipe(args)
-    out = prepare_run_dir(args.out)
-    print(f"run folder: {out}  (rerun with --out {out} to resume)", flush=True)
-    print(f"Keras {keras.__version__}, backend {backend_name()} ({BACKEND_CHOICE[1]})", flush=True)
-    dataset = limit_dataset(Dataset.from_mnist(load_mnist(args.data)))
-    results = {}
-    started = time.perf_counter()
-    for i, name in enumerate(names, start=1):
-        results[name] = train_and_evaluate(name, dataset, recipe, out, label=f"[{i}/{len(names)}] ",
-                                           restart=args.restart)
-        print(
-            f"[{i}/{len(names)}] {name}: test accuracy {results[name].test_accuracy:.4f} "
-            f"({time.perf_counter() - started:.0f}s so far)",
-            flush=True,
-        )
-    return out, results
-
-
 def _print_gate(rows: list, columns, gate: str) -> int:
     """Print a gate's table; exit status 1, naming the rows that did not pass, if any failed."""
     from mnist_mlp.gates import failures, format_table
@@ -239,70 +158,42 @@ def _verify_and_print(*runs: dict) -> int:
 
 
 def cmd_train(args) -> int:
-    with _locked_run_folders(args):
-        _, results = _train_models(args, [args.name])
+    from mnist_mlp import reproduce
+
+    out = reproduce.prepare_run_dir(args.out or reproduce.default_run_dir())
+    with reproduce.locked(out):
+        results = reproduce.train_here([args.name], _recipe(args), out,
+                                       reproduce.dataset_source(args.data), args.restart)
     return _verify_and_print(results)
 
 
 def cmd_reproduce(args) -> int:
+    from mnist_mlp import reproduce
     from mnist_mlp.models import names
     from mnist_mlp.pool import usable_cores
 
     models = args.models or list(names())
     seeds = list(dict.fromkeys(args.seeds)) if args.seeds else [args.seed]
     jobs = args.jobs or len(usable_cores())
-    with _locked_run_folders(args, seeds):  # held until the reports are written
-        if jobs == 1:
-            runs = {seed: _train_models(_for_seed(args, seed), models) for seed in seeds}
-        else:
-            runs = _train_in_pool(args, models, seeds, jobs)
-        code = 0
-        for seed, (run_dir, results) in runs.items():
-            if args.seeds:
-                print(f"seed {seed}: {run_dir}")
-            if jobs == 1:
-                _build_report(run_dir)
-            else:  # built on the pool's workers
-                from mnist_mlp.report import html_path
+    per_seed = bool(args.seeds)
+    out = reproduce.prepare_run_dir(args.out or reproduce.default_run_dir())
+    with reproduce.locked(out, seeds, per_seed):  # held until the reports are written
+        runs = reproduce.train(models, seeds, _recipe(args), out, reproduce.dataset_source(args.data),
+                               jobs, per_seed, args.restart, build_report=_build_report)
+    code = 0
+    for seed, (run_dir, results) in runs.items():
+        if per_seed:
+            print(f"seed {seed}: {run_dir}")
+        if jobs > 1:  # built on the pool's workers
+            from mnist_mlp.report import html_path
 
-                print(f"report: {html_path(run_dir)}")
-            code = max(code, _verify_and_print(results))
+            print(f"report: {html_path(run_dir)}")
+        code = max(code, _verify_and_print(results))
     return code
 
 
-def _for_seed(args, seed: int) -> argparse.Namespace:
-    """``args`` for one seed: with ``--seeds``, each seed's run folder is ``OUT/seed-<S>``."""
-    return argparse.Namespace(**vars(args) | {
-        "seed": seed, "out": args.out / f"seed-{seed}" if args.seeds else args.out})
-
-
-def _train_in_pool(args, models: list[str], seeds: list[int], jobs: int) -> dict:
-    """Every (model, seed) on a pool of pinned worker processes, then each seed's report on the
-    same workers: ``{seed: (run folder, {model: result})}``. The caller holds the run folders'
-    locks; the workers inherit them and ``pool.run`` returns once every worker has exited."""
-    import functools
-
-    from mnist_mlp import pool, report
-
-    tasks = pool.schedule(models, seeds, args.out, per_seed_folders=bool(args.seeds))
-    workers = pool.split_cores(pool.usable_cores(), min(jobs, len(tasks)))
-    print(f"run folder: {args.out}  (rerun with --out {args.out} to resume)", flush=True)
-    print(f"{len(tasks)} tasks, longest first, on {len(workers)} worker processes pinned to cores "
-          f"{' '.join(','.join(map(str, group)) for group in workers)}", flush=True)
-    limit = data_limit()
-    source = pool.DatasetSource(args.data, limit, limit and max(1, limit // 4))
-    run_dirs = {seed: _for_seed(args, seed).out for seed in seeds}
-    reports = [functools.partial(report.build_report, run_dir) for run_dir in run_dirs.values()]
-    done = pool.run(tasks, _recipe(args), source, jobs,
-                    resume_hint=f"rerun with --out {args.out} to resume",
-                    on_result=pool.report_progress(), restart=args.restart, then=reports)
-    env = next(iter(done.values())).environment
-    print(f"Keras {env['keras']}, backend {env['backend']} ({env['backend_chosen_by']})", flush=True)
-    by_task = {(task.model, task.seed): result for task, result in done.items()}
-    return {seed: (run_dirs[seed], {m: by_task[m, seed] for m in models}) for seed in seeds}
-
-
 def cmd_verify(args) -> int:
+    from mnist_mlp.reproduce import RunDirError
     from mnist_mlp.results import load_run
 
     runs = [load_run(folder) for folder in args.run_dirs]
@@ -364,7 +255,8 @@ def cmd_bench_compare(args) -> int:
 def cmd_calibrate(args) -> int:
     from mnist_mlp.gates import accuracy
 
-    section, seeds = accuracy.calibrate_file(args.run_dirs, args.write, args.alpha)
+    alpha = accuracy.ALPHA if args.alpha is None else args.alpha
+    section, seeds = accuracy.calibrate_file(args.run_dirs, args.write, alpha)
     print(f"wrote the {section} gates of {args.write} from seeds {seeds}")
     return 0
 
@@ -401,7 +293,8 @@ def cmd_compare(args) -> int:
 def cmd_bench_calibrate(args) -> int:
     from mnist_mlp.gates import speed
 
-    backend = speed.calibrate_file(args.bench_json, args.write, args.margin, args.provisional)
+    margin = speed.MARGIN if args.margin is None else args.margin
+    backend = speed.calibrate_file(args.bench_json, args.write, margin, args.provisional)
     print(f"wrote the {backend} MFU budgets of {args.write} from {len(args.bench_json)} run(s)")
     return 0
 
@@ -422,32 +315,44 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log where the data came from, and TensorFlow's/XLA's own log lines")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_model_commands(sub)
+    _add_gate_commands(sub)
+    _add_bench_commands(sub)
+    return parser
 
+
+def _training_options(p: argparse.ArgumentParser, several_seeds: bool = False) -> None:
+    """The recipe's options (defaults: the notebook's, ``recipe.NOTEBOOK``), --out and --restart."""
+    from mnist_mlp.recipe import NOTEBOOK
+
+    p.add_argument("--epochs", type=positive_int, default=NOTEBOOK.epochs)
+    p.add_argument("--batch-size", type=positive_int, default=NOTEBOOK.batch_size)
+    p.add_argument("--learning-rate", type=positive_float, default=NOTEBOOK.learning_rate)
+    seed = p.add_mutually_exclusive_group() if several_seeds else p
+    seed.add_argument("--seed", type=seed_value, default=NOTEBOOK.seed,
+                      help=f"0 to {MAX_SEED} (default {NOTEBOOK.seed})")
+    if several_seeds:
+        seed.add_argument("--seeds", type=seed_value, nargs="+", metavar="S",
+                          help="train every model once per seed, into OUT/seed-S/ (one run "
+                               "folder per seed, as calibrate takes them)")
+    p.add_argument("--steps-per-execution", type=positive_int, default=NOTEBOOK.steps_per_execution,
+                   help=f"training steps per compiled call (speed only; default {NOTEBOOK.steps_per_execution})")
+    p.add_argument("--out", type=Path, help="run folder (default runs/<timestamp>); reuse it to resume")
+    p.add_argument("--restart", action="store_true",
+                   help="discard the checkpoints and results in --out of the models trained, start over")
+
+
+def _add_model_commands(sub) -> None:
+    """data, models, summary, train, reproduce."""
     sub.add_parser("data", help="fetch/verify MNIST and print where it came from").set_defaults(func=cmd_data)
     sub.add_parser("models", help="table of the eight architectures").set_defaults(func=cmd_models)
     p = sub.add_parser("summary", help="Keras's summary of one model")
     p.add_argument("name", type=model_name)
     p.set_defaults(func=cmd_summary)
 
-    def training_options(p: argparse.ArgumentParser, several_seeds: bool = False) -> None:
-        p.add_argument("--epochs", type=positive_int, default=20)
-        p.add_argument("--batch-size", type=positive_int, default=128)
-        p.add_argument("--learning-rate", type=positive_float, default=0.001)
-        seed = p.add_mutually_exclusive_group() if several_seeds else p
-        seed.add_argument("--seed", type=seed_value, default=0, help=f"0 to {MAX_SEED} (default 0)")
-        if several_seeds:
-            seed.add_argument("--seeds", type=seed_value, nargs="+", metavar="S",
-                              help="train every model once per seed, into OUT/seed-S/ (one run "
-                                   "folder per seed, as calibrate takes them)")
-        p.add_argument("--steps-per-execution", type=positive_int, default=8,
-                       help="training steps per compiled call (speed only; default 8)")
-        p.add_argument("--out", type=Path, help="run folder (default runs/<timestamp>); reuse it to resume")
-        p.add_argument("--restart", action="store_true",
-                       help="discard the checkpoints and results in --out of the models trained, start over")
-
     p = sub.add_parser("train", help="train one model with the notebook's recipe")
     p.add_argument("name", type=model_name)
-    training_options(p)
+    _training_options(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("reproduce", help="the main job: train all models, report, gate")
@@ -455,8 +360,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=jobs_count, metavar="N",
                    help="worker processes, each pinned to its own cores (default: one per usable "
                         "core); 1 trains in this process, one model after the other")
-    training_options(p, several_seeds=True)
+    _training_options(p, several_seeds=True)
     p.set_defaults(func=cmd_reproduce)
+
+
+def _add_gate_commands(sub) -> None:
+    """verify, report, calibrate, compare, matrix: the accuracy verdicts and reports."""
 
     p = sub.add_parser("verify", help="gate a run folder's accuracies (or several seeds' mean) against golden/gates.json")
     p.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR",
@@ -469,7 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("calibrate", help="write gates.json from several seeds' reproduce runs")
     p.add_argument("run_dirs", nargs="+", type=Path)
-    p.add_argument("--alpha", type=positive_float, default=0.001,
+    # Default (None): mnist_mlp.gates.accuracy.ALPHA, read when the command runs.
+    p.add_argument("--alpha", type=positive_float,
                    help="false-alarm rate per gated model (default 0.001)")
     p.add_argument("--write", type=Path, default=Path("golden/gates.json"))
     p.set_defaults(func=cmd_calibrate)
@@ -490,13 +400,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", help="the env the others are compared with (default: the first)")
     p.set_defaults(func=cmd_matrix)
 
+
+def _add_bench_commands(sub) -> None:
+    """bench-check, bench-calibrate, bench-compare: the speed gate and the A/B."""
+
     p = sub.add_parser("bench-check", help="gate pytest-benchmark JSON against golden/benchmarks.json")
     p.add_argument("bench_json", type=Path, metavar="BENCH_JSON")
     p.set_defaults(func=cmd_bench_check)
 
     p = sub.add_parser("bench-calibrate", help="set one backend's MFU budgets from benchmark runs")
     p.add_argument("bench_json", nargs="+", type=Path, metavar="BENCH_JSON")
-    p.add_argument("--margin", type=positive_float, default=2.0,
+    # Default (None): mnist_mlp.gates.speed.MARGIN, read when the command runs.
+    p.add_argument("--margin", type=positive_float,
                    help="minimum MFU = worst run's MFU / margin (default 2.0)")
     p.add_argument("--provisional", help="why these budgets are not final (kept in the file)")
     p.add_argument("--write", type=Path, default=Path("golden/benchmarks.json"))
@@ -512,7 +427,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="significance level of the one-sided test: Wilcoxon signed-rank on "
                         "benchmarks/ab.py's paired rounds, else Mann-Whitney U (default 0.05)")
     p.set_defaults(func=cmd_bench_compare)
-    return parser
 
 
 # Errors the user can fix by freeing space or fixing permissions; the rerun resumes.

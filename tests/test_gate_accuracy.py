@@ -287,3 +287,20 @@ def test_calibrate_refuses_runs_of_two_keras_majors(tmp_path, capsys, make_resul
     err = capsys.readouterr().err
     assert "tensorflow" in err and "tensorflow-keras2" in err and len(err.strip().splitlines()) == 1
     assert not target.exists()
+
+
+def test_a_run_is_judged_by_a_section_calibrated_on_runs_drawn_as_it_was(monkeypatch):
+    """A seed of the project's draws is another run than the backend's: a section calibrated on
+    the other scheme never judges it; the default backend's section of its scheme does."""
+    from mnist_mlp.gates import accuracy
+
+    crafted = {"default_backend": "tensorflow", "backends": {
+        "tensorflow": {"draws": "numpy-v1", "name": "tf-new"},
+        "jax": {"name": "jax-old"},  # calibrated before the project drew its seeds
+        "tensorflow-keras2": {"name": "keras2-old"}}}
+    monkeypatch.setattr(accuracy.golden, "load", lambda name: crafted)
+    assert accuracy.section("jax", "3.15.1", "numpy-v1")["name"] == "tf-new"
+    assert accuracy.section("jax", "3.15.1", "keras")["name"] == "jax-old"
+    assert accuracy.section("tensorflow", "2.15.0", "numpy-v1")["name"] == "tf-new"
+    assert accuracy.section("tensorflow", "2.15.0", "keras")["name"] == "keras2-old"
+    assert accuracy.section("jax")["name"] == "jax-old"  # no draws named: the stack's own

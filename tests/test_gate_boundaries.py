@@ -35,6 +35,7 @@ def result(name: str, test_accuracy: float, backend: str):
     """A result whose every epoch ends at ``test_accuracy``: the final accuracy and the mean of
     any last epochs are that value, whichever statistic a section gates."""
     made = make_result(name, test_accuracy=test_accuracy, backend=backend)
+    made = dataclasses.replace(made, draws="numpy-v1")  # as every run trains now
     flat = tuple(dataclasses.replace(e, val_accuracy=test_accuracy) for e in made.epochs)
     return dataclasses.replace(made, epochs=flat)
 

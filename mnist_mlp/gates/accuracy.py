@@ -25,7 +25,7 @@ from mnist_mlp import golden, stats
 from mnist_mlp.gates import FAIL, PASS, CalibrationError, Column, number
 from mnist_mlp.models import NOTEBOOK_MODELS, names
 from mnist_mlp.recipe import NOTEBOOK
-from mnist_mlp.results import RunResult, load_run, read_json
+from mnist_mlp.results import KERAS_DRAWS, RunResult, load_run, read_json
 
 MEAN_ROW = "mean(7)"
 GATE_SEED = NOTEBOOK.seed  # the seed the gate judges (tox -e accuracy); never a calibration seed
@@ -114,16 +114,25 @@ def section_name(backend: str, keras: str | None = None) -> str:
     return backend if major == "3" else f"{backend}-keras{major}"
 
 
-def section(backend: str, keras: str | None = None) -> dict:
+def section(backend: str, keras: str | None = None, draws: str | None = None) -> dict:
     """The gates calibrated on this backend and Keras major, else the backend's, else those of
-    the file's default backend."""
+    the file's default backend; with ``draws``, the first of those calibrated on runs of that
+    draws scheme (a seed of another scheme is another run), else the default backend's."""
     gates = golden.load("gates")
-    return gates["backends"].get(section_name(backend, keras)) or golden.backend_section(gates, backend)
+    sections = gates["backends"]
+    candidates = [sections.get(section_name(backend, keras)), sections.get(backend),
+                  sections[gates["default_backend"]]]
+    if draws is not None:
+        matching = [s for s in candidates if s and s.get("draws", KERAS_DRAWS) == draws]
+        if matching:
+            return matching[0]
+    return next(s for s in candidates if s)
 
 
 def section_of(result: RunResult) -> dict:
-    """The gates that judge ``result``: those of the stack it was trained on."""
-    return section(result.backend, result.environment.get("keras"))
+    """The gates that judge ``result``: those of the stack it was trained on, calibrated on runs
+    drawn as it was."""
+    return section(result.backend, result.environment.get("keras"), result.draws)
 
 
 def last_epochs(gates: Mapping) -> int | None:

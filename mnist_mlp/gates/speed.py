@@ -166,6 +166,9 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 
+MARGIN = 2.0  # minimum MFU = the worst calibration run's MFU / MARGIN (docs/performance.md)
+
+
 def calibrate(runs: list[dict], margin: float, about: dict) -> dict:
     """One backend's section of golden/benchmarks.json from several runs' JSON: each minimum MFU
     is the worst measured MFU / ``margin``, rounded down to 0.001; ours/notebook budgets are the
