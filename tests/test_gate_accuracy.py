@@ -95,20 +95,20 @@ def test_mean_gate_is_the_prediction_bound_of_the_seed_means(backend):
     assert section["min_mean_test_accuracy"] >= 0.97
 
 
-FINAL_JUMP = 0.004  # each crafted run's final epoch stands this far above its last-5 mean
+FINAL_JUMP = 0.004  # each crafted run's final epoch stands this far above its last-10 mean
 
 
-def with_last_five_mean(result, value: float):
-    """``result`` whose last five epochs' test accuracies average ``value`` while the final one
+def with_last_ten_mean(result, value: float):
+    """``result`` whose last ten epochs' test accuracies average ``value`` while the final one
     is ``value + FINAL_JUMP``: a gate on the final epoch would see other numbers."""
-    last = [value - FINAL_JUMP / 4] * 4 + [value + FINAL_JUMP]
+    last = [value - FINAL_JUMP / 9] * 9 + [value + FINAL_JUMP]
     epochs = list(result.epochs)
-    epochs[-5:] = [dataclasses.replace(e, val_accuracy=v) for e, v in zip(epochs[-5:], last)]
+    epochs[-10:] = [dataclasses.replace(e, val_accuracy=v) for e, v in zip(epochs[-10:], last)]
     return dataclasses.replace(result, epochs=tuple(epochs), test_accuracy=value + FINAL_JUMP)
 
 
 def crafted_run(make_result, offset: float, seed: int = 0) -> dict:
-    return {name: with_last_five_mean(make_result(name, seed=seed), 0.98 + offset + i / 1000)
+    return {name: with_last_ten_mean(make_result(name, seed=seed), 0.98 + offset + i / 1000)
             for i, name in enumerate(models.names())}
 
 
@@ -124,8 +124,8 @@ def test_calibrate_sets_each_gate_at_the_prediction_bound(make_result):
     assert arch1["min_test_accuracy"] == 0.9675
     assert arch1["measured"] == pytest.approx({"1": 0.98, "2": 0.978, "3": 0.981, "4": 0.982, "5": 0.979},
                                               abs=1e-12)
-    # The gate's statistic is the last five epochs' mean; the final epoch is kept beside it.
-    assert new["statistic"] == {"last_epochs": 5}
+    # The gate's statistic is the last ten epochs' mean; the final epoch is kept beside it.
+    assert new["statistic"] == {"last_epochs": 10}
     assert arch1["measured_final"] == pytest.approx(
         {"1": 0.984, "2": 0.982, "3": 0.985, "4": 0.986, "5": 0.983}, abs=1e-12)
     assert arch1["final_sd"] == pytest.approx(sd, abs=1e-12)
@@ -137,7 +137,7 @@ def test_calibrate_sets_each_gate_at_the_prediction_bound(make_result):
 def test_calibrate_pools_measurements_of_the_same_stack_and_drops_the_gated_seed(make_result):
     env = {"backend": "jax", "keras": "3.15.1", "python": "3.11.7"}
     earlier = {str(s): 0.98 + SEED_OFFSETS[s] for s in (1, 2, 3)}
-    existing = {"calibrated_on": env, "statistic": {"last_epochs": 5}, "draws": "keras", "models": {
+    existing = {"calibrated_on": env, "statistic": {"last_epochs": 10}, "draws": "keras", "models": {
         name: {"measured": {"0": 0.5, **{s: v + i / 1000 for s, v in earlier.items()}},
                "measured_final": {"0": 0.5, **{s: v + i / 1000 + FINAL_JUMP for s, v in earlier.items()}}}
         for i, name in enumerate(models.names())}}

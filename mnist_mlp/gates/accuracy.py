@@ -33,7 +33,7 @@ ALPHA = 0.001  # false-alarm rate per gated model
 POWER = 0.9  # the probability at which each gate's detectable drop is stated
 MIN_CALIBRATION_SEEDS = 5
 SEED_COUNTS = (1, 2, 4, 8)  # the seed counts whose detectable drop calibrate states
-LAST_EPOCHS = 5  # the statistic calibrate writes: chosen by measurement (docs/accuracy-gate.md)
+LAST_EPOCHS = 10  # the statistic calibrate writes: chosen by measurement (docs/accuracy-gate.md)
 STATISTIC = {"statistic": {"last_epochs": LAST_EPOCHS}}  # as a gates section declares it
 # What must match for measurements of two calibrations to be pooled: the software that computes
 # the training (the backend's own package by name, e.g. "jax" for JAX).
@@ -151,7 +151,8 @@ def gated_value(result: RunResult, gates: Mapping) -> float:
     k = last_epochs(gates)
     if not k or not result.epochs:
         return result.test_accuracy
-    return statistics.fmean(result.metric("val_accuracy")[-k:])
+    # Exact (rational) mean, rounded once: epochs that all sit at a threshold reach it.
+    return float(statistics.mean(result.metric("val_accuracy")[-k:]))
 
 
 def threshold(entry: Mapping, gates: Mapping, seeds: int, minimum_key: str = "min_test_accuracy",
