@@ -8,8 +8,8 @@ One process per core, each pinned, trains its share of the seeds one model after
 defects plant what a Keras or TensorFlow upgrade could realistically change, from outside the
 library (nothing in mnist_mlp is edited):
 
-- ``label_noise``: 5 % of the training labels replaced by a uniformly drawn class (a data
-  pipeline that mixes up a few labels);
+- ``label_noise`` / ``label_noise_1pct``: 5 % / 1 % of the training labels replaced by a
+  uniformly drawn class (a data pipeline that mixes up a few labels);
 - ``adam_epsilon``: Adam's epsilon 1e-3 instead of Keras's 1e-7 (a changed optimizer default);
 - ``bn_momentum``: BatchNormalization's moving-average momentum 0.9 instead of 0.99 (a changed
   layer default; only the BatchNormalization models).
@@ -24,7 +24,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-LABEL_NOISE = 0.05
+LABEL_NOISE = {"label_noise": 0.05, "label_noise_1pct": 0.01}  # defect -> labels replaced
 DEFECT_MODELS = ("arch1_relu", "arch1_bn", "arch3_relu", "arch2_bn_dropout")
 
 
@@ -35,10 +35,10 @@ def plant(defect: str, dataset):
     from mnist_mlp import train
     from mnist_mlp.compat import keras
 
-    if defect == "label_noise":
+    if defect in LABEL_NOISE:
         rng = np.random.default_rng(20261127)
         y = dataset.y_train.copy()
-        flipped = rng.random(len(y)) < LABEL_NOISE
+        flipped = rng.random(len(y)) < LABEL_NOISE[defect]
         y[flipped] = np.eye(10, dtype=y.dtype)[rng.integers(0, 10, flipped.sum())]
         return dataclasses.replace(dataset, y_train=y)
     if defect == "adam_epsilon":
@@ -82,7 +82,7 @@ def worker(args) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("defect", choices=("label_noise", "adam_epsilon", "bn_momentum"))
+    parser.add_argument("defect", choices=(*LABEL_NOISE, "adam_epsilon", "bn_momentum"))
     parser.add_argument("--seeds", nargs="+", type=int, required=True)
     parser.add_argument("--models", nargs="+", default=list(DEFECT_MODELS))
     parser.add_argument("--out", type=Path, required=True)
