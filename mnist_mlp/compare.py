@@ -64,24 +64,27 @@ class PairedRow:
         half = stats.t.ppf(1 - self.alpha / 2, self.seeds - 1) * se
         return self.mean - half, self.mean + half
 
+    def _one_sided_p(self, shift: float, lower: bool) -> float | None:
+        """p of a one-sided paired t-test of the mean difference against ``-shift``: its lower
+        tail (a loss beyond ``shift``) or its upper tail (a gain)."""
+        se = self._standard_error()
+        if se is None:
+            return None
+        statistic = self.mean + shift
+        if se == 0:
+            return 0.0 if (statistic < 0 if lower else statistic > 0) else 1.0
+        tail = stats.t.cdf if lower else stats.t.sf
+        return float(tail(statistic / se, self.seeds - 1))
+
     @property
     def p_worse(self) -> float | None:
         """One-sided p-value of "the candidate loses more than ``margin``"."""
-        se = self._standard_error()
-        if se is None:
-            return None
-        if se == 0:
-            return 0.0 if self.mean < -self.margin else 1.0
-        return float(stats.t.cdf((self.mean + self.margin) / se, self.seeds - 1))
+        return self._one_sided_p(self.margin, lower=True)
 
     @property
     def p_better(self) -> float | None:
-        se = self._standard_error()
-        if se is None:
-            return None
-        if se == 0:
-            return 0.0 if self.mean > 0 else 1.0
-        return float(stats.t.sf(self.mean / se, self.seeds - 1))
+        """One-sided p-value of "the candidate gains"."""
+        return self._one_sided_p(0.0, lower=False)
 
     @property
     def outcome(self) -> str:

@@ -149,6 +149,14 @@ def write_run(run_dir, results) -> None:
         (folder / "result.json").write_text(json.dumps(result.to_json()), "utf-8")
 
 
+@pytest.fixture
+def tiny_cli(monkeypatch, mnist):
+    """CLI runs train on the first 2,048 + 512 images (small_dataset's) of the session's MNIST."""
+    monkeypatch.setenv("MNIST_MLP_LIMIT", "2048")
+    monkeypatch.setenv("MNIST_MLP_CACHE", str(mnist.cache_path.parent))
+    monkeypatch.delenv("MNIST_MLP_DATA", raising=False)
+
+
 @pytest.fixture(scope="session", name="make_result")
 def make_result_fixture():
     """The ``make_result`` factory, for tests: ``make_result("arch1_relu", test_accuracy=0.98)``."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from cli_run import run_cli
 
-from mnist_mlp import cli, golden, models
+from mnist_mlp import golden, models
 from mnist_mlp.gates import accuracy
 
 GATES = accuracy.section("tensorflow")
@@ -15,15 +16,6 @@ GATES = accuracy.section("tensorflow")
 def write_accuracies(make_result, write_run, run_dir, accuracies: dict[str, float]) -> None:
     """A run folder whose models finished at the given test accuracies."""
     write_run(run_dir, [make_result(name, epochs=3, test_accuracy=acc) for name, acc in accuracies.items()])
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as exc:  # argparse's own usage errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_models_table_lists_every_model_with_its_counts(capsys):

@@ -6,19 +6,11 @@ from __future__ import annotations
 import errno
 
 import pytest
+from cli_run import run_cli
 
 from mnist_mlp import cli
 
 INTERNAL_LINE = "mnist-mlp: internal error (exit 3): please report it"
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_the_codes_are_distinct():

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_run import run_cli
 from conftest import make_result
 from keras_callbacks import StopAfterEpoch
 
@@ -184,20 +185,6 @@ def test_the_sweep_removes_only_temporary_files(tmp_path):
 # --- full disk, no permission ----------------------------------------------------------------
 
 
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-def tiny_cli(monkeypatch, mnist):
-    monkeypatch.setenv("MNIST_MLP_LIMIT", "2048")  # the 2,048 + 512 images of small_dataset
-    monkeypatch.setenv("MNIST_MLP_CACHE", str(mnist.cache_path.parent))
-    monkeypatch.delenv("MNIST_MLP_DATA", raising=False)
 
 
 @pytest.mark.parametrize(("code", "when"), [(errno.ENOSPC, "checkpoint"), (errno.EACCES, "result")])

@@ -7,25 +7,9 @@ from __future__ import annotations
 import os
 
 import pytest
+from cli_run import run_cli
 
-from mnist_mlp import cli, lock, pool
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-def tiny_cli(monkeypatch, mnist):
-    """Train on 2,048 + 512 images from the session's verified MNIST (a refused run trains none)."""
-    monkeypatch.setenv("MNIST_MLP_LIMIT", "2048")
-    monkeypatch.setenv("MNIST_MLP_CACHE", str(mnist.cache_path.parent))
-
+from mnist_mlp import lock, pool
 
 # --- one lock per run folder -----------------------------------------------------------------
 
