@@ -82,7 +82,10 @@ def render_section(name: str, section: dict) -> list[str]:
     lines = [f"## `{name}`", ""]
     statistic = section.get("statistic")
     if statistic is not None:
-        shown = statistic if isinstance(statistic, str) else json.dumps(statistic, sort_keys=True)
+        if isinstance(statistic, dict) and isinstance(statistic.get("last_epochs"), int):
+            shown = f"the mean test accuracy of the last {statistic['last_epochs']} epochs"
+        else:
+            shown = statistic if isinstance(statistic, str) else json.dumps(statistic, sort_keys=True)
         lines += [f"Statistic: {shown}", ""]
     facts = []
     if section.get("method"):
