@@ -18,8 +18,8 @@ from pathlib import Path
 
 from mnist_mlp import golden
 
-TREE = Path(__file__).resolve().parent.parent
-OUT = TREE / "docs" / "results" / "accuracy-gates.md"
+# Relative to the repository root, where the command runs (an installed wheel has no docs/).
+OUT = Path("docs") / "results" / "accuracy-gates.md"
 MEAN_ROW = "mean(7)"
 
 
