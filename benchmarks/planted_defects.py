@@ -33,7 +33,7 @@ def plant(defect: str, dataset):
     import numpy as np
 
     from mnist_mlp import train
-    from mnist_mlp.compat import keras
+    from mnist_mlp.compat import compile_options, keras
 
     if defect in LABEL_NOISE:
         rng = np.random.default_rng(20261127)
@@ -48,7 +48,7 @@ def plant(defect: str, dataset):
             original(model, recipe)
             model.compile(optimizer=keras.optimizers.Adam(recipe.learning_rate, epsilon=1e-3),
                           loss=model.loss, metrics=["accuracy"],
-                          steps_per_execution=recipe.steps_per_execution)
+                          **compile_options(recipe.steps_per_execution, recipe.jit_compile))
             return model
 
         train.compile_model = compile_model

@@ -279,7 +279,11 @@ def cmd_compare(args) -> int:
     candidate = compare.run_values(args.candidate)
     if args.base == "golden":
         first_run = next(iter(seed_runs(args.candidate).values()))
-        base = compare.golden_values(candidate, accuracy.section_of(next(iter(first_run.values()))))
+        section = accuracy.section_of(next(iter(first_run.values())))
+        base = compare.golden_values(candidate, section)
+        stack = section.get("calibrated_on", {})
+        print(f"base: the calibration seeds in golden/gates.json, trained on Keras {stack.get('keras')} "
+              f"with {stack.get('backend')} {stack.get(stack.get('backend'), '')}".rstrip())
     else:
         base = compare.run_values(Path(args.base))
     alpha = compare.ALPHA if args.alpha is None else args.alpha

@@ -143,13 +143,19 @@ COLUMNS: tuple[Column, ...] = (
 
 
 def run_values(folder) -> dict[str, dict[int, float]]:
-    """``model -> seed -> statistic`` of a build's run folder (``seed-S/`` folders or one run)."""
+    """``model -> seed -> statistic`` of a build's run folder (``seed-S/`` folders or one run);
+    only seeded runs the project drew pair seed by seed (``mnist_mlp.draws``)."""
+    from mnist_mlp import draws
     from mnist_mlp.gates.accuracy import STATISTIC, gated_value
     from mnist_mlp.matrix import seed_runs
 
     values: dict[str, dict[int, float]] = {}
     for seed, run in seed_runs(folder).items():
         for model, result in run.items():
+            if seed is None or result.draws != draws.SCHEME:
+                raise CompareError(f"{folder}: {model} (seed {seed}, draws {result.draws}) is not a "
+                                   f"seeded run drawn by the project ({draws.SCHEME}); retrain it "
+                                   "with this version's 'mnist-mlp reproduce --seeds'")
             values.setdefault(model, {})[seed] = gated_value(result, STATISTIC)
     return values
 
@@ -157,10 +163,12 @@ def run_values(folder) -> dict[str, dict[int, float]]:
 def golden_values(candidate: Mapping[str, PerSeed], section: Mapping) -> dict[str, dict[int, float]]:
     """The calibration seeds' statistic kept in a gates.json ``section`` (the reference stack's
     per-seed values), for the models of ``candidate``."""
+    from mnist_mlp import draws
     from mnist_mlp.gates.accuracy import STATISTIC
 
-    if section.get("statistic") != STATISTIC["statistic"]:
-        raise CompareError("this stack's golden/gates.json section gates another statistic; "
-                           "recalibrate it ('mnist-mlp calibrate') or compare two run folders")
+    if section.get("statistic") != STATISTIC["statistic"] or section.get("draws") != draws.SCHEME:
+        raise CompareError("the golden/gates.json section for this stack was calibrated on another "
+                           "statistic or draws; recalibrate it ('mnist-mlp calibrate') or compare "
+                           "two run folders")
     return {model: {int(seed): value for seed, value in section["models"][model]["measured"].items()}
             for model in candidate if model in section["models"]}

@@ -53,12 +53,21 @@ class EnvRun:
         first = next(iter(self.seeds.values()))
         return next(iter(first.values())).environment
 
-    def by_seed(self, model: str) -> dict[int, float]:
-        """Per seed, the statistic its stack's accuracy gate judges (``gates.accuracy.gated_value``)."""
+    def by_seed(self, model: str, statistic: dict | None = None) -> dict[int, float]:
+        """Per seed, ``statistic`` (a gates section's, ``gates.accuracy.gated_value``); by
+        default the one its stack's accuracy gate judges."""
         from mnist_mlp.gates import accuracy
 
-        return {seed: accuracy.gated_value(run[model], accuracy.section_of(run[model]))
+        return {seed: accuracy.gated_value(run[model], statistic if statistic is not None
+                                           else accuracy.section_of(run[model]))
                 for seed, run in self.seeds.items() if model in run}
+
+    def statistic(self, model: str) -> dict:
+        """The statistic this env's accuracy gate judges ``model`` by (``{}``: the final one)."""
+        from mnist_mlp.gates import accuracy
+
+        result = next(run[model] for run in self.seeds.values() if model in run)
+        return {"statistic": accuracy.section_of(result).get("statistic")}
 
     def accuracies(self, model: str) -> list[float]:
         return list(self.by_seed(model).values())
@@ -74,6 +83,8 @@ class EnvRun:
 
 def seed_runs(folder: Path) -> dict[int, dict[str, RunResult]]:
     """``seed -> run`` of a folder of ``seed-S/`` run folders, or of one run folder."""
+    if not Path(folder).is_dir():
+        raise MatrixError(f"{folder}: no such run folder; pass the --out folder of a reproduce run")
     seed_dirs = sorted((int(m.group(1)), p) for p in folder.iterdir()
                        if p.is_dir() and (m := SEED_FOLDER.fullmatch(p.name)))
     if not seed_dirs:
@@ -204,12 +215,16 @@ def build_matrix(envs: list[EnvRun], reference: str | None, gate_for) -> Matrix:
                 speed = None
                 if cell.step and model in ref.steps:
                     speed = speed_difference(ref.steps[model], cell.step)
-                paired = env.owns_draws(model) and ref.owns_draws(model) and len(
-                    set(ref.by_seed(model)) & set(env.by_seed(model))) >= 1
+                # Both sides by one statistic: the gates' own where they agree, else the final one.
+                same = ref.statistic(model) if ref.statistic(model) == env.statistic(model) else {}
+                ref_values, env_values = ref.by_seed(model, same), env.by_seed(model, same)
+                paired = env.owns_draws(model) and ref.owns_draws(model) and bool(
+                    set(ref_values) & set(env_values))
                 cell = dataclasses.replace(
                     cell,
-                    accuracy_delta=(stats.paired_difference(ref.by_seed(model), env.by_seed(model))
-                                    if paired else stats.welch_difference(ref.accuracies(model), accuracies)),
+                    accuracy_delta=(stats.paired_difference(ref_values, env_values) if paired
+                                    else stats.welch_difference(list(ref_values.values()),
+                                                                list(env_values.values()))),
                     speed_delta=speed,
                 )
             cells[(model, env.name)] = cell

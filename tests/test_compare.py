@@ -92,7 +92,8 @@ def test_cli_compare_against_golden_needs_a_section_of_the_statistic(tmp_path, c
 
 
 def test_golden_values_are_the_sections_measurements_per_seed():
-    section = {**accuracy.STATISTIC, "models": {"arch1_relu": {"measured": {"1": 0.98, "2": 0.97}}}}
+    section = {**accuracy.STATISTIC, "draws": "numpy-v1",
+               "models": {"arch1_relu": {"measured": {"1": 0.98, "2": 0.97}}}}
     assert compare.golden_values({"arch1_relu": {}}, section) == {"arch1_relu": {1: 0.98, 2: 0.97}}
 
 
@@ -138,3 +139,13 @@ def test_multi_seed_verify_refuses_a_repeated_seed(tmp_path, capsys, make_result
         write_run(tmp_path / folder, [make_result(n, seed=3) for n in models.names()])
     assert cli.main(["verify", str(tmp_path / "a"), str(tmp_path / "b")]) == 2
     assert "seeds [3, 3]" in capsys.readouterr().err
+
+
+def test_compare_refuses_runs_the_project_did_not_draw_and_a_missing_folder(tmp_path, capsys, make_result,
+                                                                            write_run):
+    seeded_runs(make_result, write_run, tmp_path / "new", {1: 0.98, 2: 0.981})
+    write_run(tmp_path / "old" / "seed-1", [make_result("arch1_relu", seed=1)])  # the backend drew it
+    assert cli.main(["compare", str(tmp_path / "old"), str(tmp_path / "new")]) == 2
+    assert "not a seeded run drawn by the project" in capsys.readouterr().err
+    assert cli.main(["compare", str(tmp_path / "absent"), str(tmp_path / "new")]) == 2
+    assert "no such run folder" in capsys.readouterr().err

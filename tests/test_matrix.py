@@ -180,3 +180,22 @@ def test_markdown_escapes_html_and_pipes_in_every_cell(tmp_path, capsys):
         assert len({len(re.findall(r"(?<!\\)\|", row)) for row in rows}) <= 1, block
     assert f"| {HOSTILE_MD} |" in markdown and "| &lt;img src=x onerror=alert(1)&gt; |" in markdown
     assert "<script>" not in (out / "matrix.html").read_text()
+
+
+def test_envs_gated_by_different_statistics_are_compared_by_the_final_accuracy(tmp_path, monkeypatch):
+    """An env judged by the last-10 mean beside one judged by the final epoch: the delta compares
+    like with like (the final accuracy of both), never one statistic against the other."""
+    from mnist_mlp.gates import accuracy
+
+    sections = {"numpy-v1": {"statistic": {"last_epochs": 10}}, "keras": {}}
+    monkeypatch.setattr(accuracy, "section_of", lambda result: sections[result.draws])
+    seeds = {"new": {0: {"arch1_relu": 0.981}, 1: {"arch1_relu": 0.983}},
+             "old": {0: {"arch1_relu": 0.981}, 1: {"arch1_relu": 0.983}}}
+    new = matrix.load_env_run(write_env(tmp_path, "new", seeds, **OWN_DRAWS))
+    old = matrix.load_env_run(write_env(tmp_path, "old", seeds))
+    delta = matrix.build_matrix([new, old], "new", lambda r: None).cells["arch1_relu", "old"].accuracy_delta
+    assert delta.delta == pytest.approx(0.0, abs=1e-12)  # the same final accuracies
+    # each cell still shows (and gates) its own stack's statistic
+    table = matrix.build_matrix([new, old], "new", lambda r: None)
+    assert table.cells["arch1_relu", "new"].mean < 0.982 - 1e-4  # last-10 mean of a rising curve
+    assert table.cells["arch1_relu", "old"].mean == pytest.approx(0.982)

@@ -117,7 +117,8 @@ def section_name(backend: str, keras: str | None = None) -> str:
 def section(backend: str, keras: str | None = None, draws: str | None = None) -> dict:
     """The gates calibrated on this backend and Keras major, else the backend's, else those of
     the file's default backend; with ``draws``, the first of those calibrated on runs of that
-    draws scheme (a seed of another scheme is another run), else the default backend's."""
+    draws scheme (a seed of another scheme is another run), and where none was, the first that
+    exists."""
     gates = golden.load("gates")
     sections = gates["backends"]
     candidates = [sections.get(section_name(backend, keras)), sections.get(backend),
