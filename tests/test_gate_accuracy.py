@@ -304,3 +304,9 @@ def test_a_run_is_judged_by_a_section_calibrated_on_runs_drawn_as_it_was(monkeyp
     assert accuracy.section("tensorflow", "2.15.0", "numpy-v1")["name"] == "tf-new"
     assert accuracy.section("tensorflow", "2.15.0", "keras")["name"] == "keras2-old"
     assert accuracy.section("jax")["name"] == "jax-old"  # no draws named: the stack's own
+
+
+def test_calibrate_refuses_runs_shorter_than_the_statistic(make_result):
+    runs = {seed: {n: make_result(n, seed=seed, epochs=5) for n in models.names()} for seed in range(1, 6)}
+    with pytest.raises(CalibrationError, match="at least 10 epochs"):
+        calibrate(runs, env={"backend": "jax"})

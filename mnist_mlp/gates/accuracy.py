@@ -242,6 +242,11 @@ def calibrate(seed_runs: Mapping[int, Mapping[str, RunResult]], env: Mapping,
         raise CalibrationError(
             f"seed {GATE_SEED} is the seed the gate judges; calibrate on other seeds "
             "(a gate calibrated on the seed it gates passes by construction)")
+    short = sorted({f"{r.model} seed {seed}" for seed, run in seed_runs.items() for r in run.values()
+                    if len(r.epochs) < LAST_EPOCHS})
+    if short:
+        raise CalibrationError(f"calibrate needs runs of at least {LAST_EPOCHS} epochs (the gate "
+                               f"averages the last {LAST_EPOCHS}); too short: {', '.join(short[:3])}")
     draws = {r.draws for run in seed_runs.values() for r in run.values()}
     if len(draws) != 1:
         raise CalibrationError(f"calibrate needs runs of one draws scheme, got {sorted(draws)}")
