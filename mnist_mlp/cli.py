@@ -280,9 +280,10 @@ def cmd_compare(args) -> int:
     from mnist_mlp.gates import accuracy
     from mnist_mlp.matrix import seed_runs
 
-    candidate = compare.run_values(args.candidate)
+    candidate_runs = seed_runs(args.candidate)
+    candidate = compare.run_values(args.candidate, candidate_runs)
     if args.base == "golden":
-        first_run = next(iter(seed_runs(args.candidate).values()))
+        first_run = next(iter(candidate_runs.values()))
         section = accuracy.section_of(next(iter(first_run.values())))
         base = compare.golden_values(candidate, section)
         stack = section.get("calibrated_on", {})

@@ -142,15 +142,16 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 
-def run_values(folder) -> dict[str, dict[int, float]]:
-    """``model -> seed -> statistic`` of a build's run folder (``seed-S/`` folders or one run);
-    only seeded runs the project drew pair seed by seed (``mnist_mlp.draws``)."""
+def run_values(folder, runs: Mapping | None = None) -> dict[str, dict[int, float]]:
+    """``model -> seed -> statistic`` of a build's run folder (``seed-S/`` folders or one run;
+    ``runs``: its ``matrix.seed_runs``, when already loaded); only seeded runs the project drew
+    pair seed by seed (``mnist_mlp.draws``)."""
     from mnist_mlp import draws
     from mnist_mlp.gates.accuracy import STATISTIC, gated_value
     from mnist_mlp.matrix import seed_runs
 
     values: dict[str, dict[int, float]] = {}
-    for seed, run in seed_runs(folder).items():
+    for seed, run in (runs if runs is not None else seed_runs(folder)).items():
         for model, result in run.items():
             if seed is None or result.draws != draws.SCHEME:
                 raise CompareError(f"{folder}: {model} (seed {seed}, draws {result.draws}) is not a "
