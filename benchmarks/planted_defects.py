@@ -8,8 +8,8 @@ One process per core, each pinned, trains its share of the seeds one model after
 defects plant what a Keras or TensorFlow upgrade could realistically change, from outside the
 library (nothing in mnist_mlp is edited):
 
-- ``label_noise`` / ``label_noise_1pct``: 5 % / 1 % of the training labels replaced by a
-  uniformly drawn class (a data pipeline that mixes up a few labels);
+- ``label_noise`` / ``label_noise_1pct`` / ``label_noise_07pct``: 5 % / 1 % / 0.7 % of the
+  training labels replaced by a uniformly drawn class (a data pipeline that mixes up a few labels);
 - ``adam_epsilon``: Adam's epsilon 1e-3 instead of Keras's 1e-7 (a changed optimizer default);
 - ``bn_momentum``: BatchNormalization's moving-average momentum 0.9 instead of 0.99 (a changed
   layer default; only the BatchNormalization models).
@@ -24,7 +24,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-LABEL_NOISE = {"label_noise": 0.05, "label_noise_1pct": 0.01}  # defect -> labels replaced
+LABEL_NOISE = {"label_noise": 0.05, "label_noise_1pct": 0.01, "label_noise_07pct": 0.007}  # defect -> labels replaced
 DEFECT_MODELS = ("arch1_relu", "arch1_bn", "arch3_relu", "arch2_bn_dropout")
 
 

@@ -75,3 +75,11 @@ def test_ci_run_stops_before_tox_when_the_disk_is_short(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("ci: ") and "free disk space" in proc.stderr
     assert not (tmp_path / "pip-ran").exists() and not (tmp_path / "tox-ran").exists()
+
+
+def test_ci_selects_the_newest_patch_of_each_matrix_python_whatever_the_machine(monkeypatch):
+    pythons = ci_module("pythons", monkeypatch)
+    installed = ["2.7.18", "3.9.18", "3.10.2", "3.10.13", "3.11.7", "3.12-dev", "pypy3.10-7.3.12",
+                 "3.13.0", "3.13.1", "3.11.7/envs/tools", "3.14.0"]
+    assert pythons.newest_per_minor(installed) == ["3.11.7", "3.10.13", "3.13.1"]
+    assert pythons.newest_per_minor([]) == []

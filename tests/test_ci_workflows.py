@@ -1,0 +1,96 @@
+"""The GitHub workflows run what tox.ini declares: ci.yml one job per env of the default list,
+matrix.yml one per env of the `matrix` label, over seeds that give the accuracy verdict its power."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / ".github" / "workflows"
+DETECTABLE_DROP = 0.30  # points: what the weekly matrix must see for every model (issue's aim)
+
+
+def tox_ini() -> configparser.ConfigParser:
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(ROOT / "tox.ini")
+    return config
+
+
+def listed(value: str) -> list[str]:
+    """A tox list setting (one entry per line, or comma-separated) as a list."""
+    return [item.strip() for item in re.split(r"[,\n]", value) if item.strip()]
+
+
+def workflow_jobs(name: str) -> list[tuple[str, str]]:
+    """``(env, python)`` of each ``- {env: E, python: "P"}`` line of a workflow's matrix."""
+    text = (WORKFLOWS / name).read_text()
+    return re.findall(r'-\s*\{env:\s*([\w.-]+),\s*python:\s*"([\d.]+)"\}', text)
+
+
+def python_of(env: str, config: configparser.ConfigParser) -> str:
+    """The Python an env runs on: its pyXY factor, else its section's base_python, else 3.11."""
+    factor = re.search(r"py3(\d+)", env)
+    if factor:
+        return f"3.{factor[1]}"
+    for section in config.sections():
+        names = re.fullmatch(r"testenv:(.*)", section)
+        if names and (names[1] == env or re.fullmatch(_expand(names[1]), env)):
+            base = config[section].get("base_python", "py311")
+            return f"3.{base.removeprefix('py3')}"
+    return "3.11"
+
+
+def _expand(generative: str) -> str:
+    """``bench-{jax,tensorflow}`` as the regex ``bench-(jax|tensorflow)``."""
+    return re.sub(r"\{([^}]*)\}", lambda m: "(" + "|".join(map(re.escape, m[1].split(","))) + ")",
+                  generative)
+
+
+def test_ci_runs_one_job_per_env_of_tox_default_list_on_its_python():
+    config = tox_ini()
+    jobs = workflow_jobs("ci.yml")
+    assert [env for env, _ in jobs] == listed(config["tox"]["env_list"])
+    assert all(python == python_of(env, config) for env, python in jobs), jobs
+
+
+def test_weekly_matrix_runs_every_env_of_the_matrix_label():
+    labels = {name.strip(): envs for name, envs in
+              (line.split("=", 1) for line in listed_lines(tox_ini()["tox"]["labels"]))}
+    jobs = workflow_jobs("matrix.yml")
+    assert [env for env, _ in jobs] == listed(labels["matrix"].strip())
+    assert all(python == python_of(env, tox_ini()) for env, python in jobs), jobs
+
+
+def listed_lines(value: str) -> list[str]:
+    return [line.strip() for line in value.splitlines() if line.strip()]
+
+
+def matrix_default_seeds() -> list[int]:
+    matrix = next(s for s in tox_ini().sections() if s.startswith("testenv:matrix-"))
+    found = re.search(r"\{env:MNIST_MLP_SEEDS:([\d ]+)\}", tox_ini()[matrix]["commands"])
+    return [int(seed) for seed in found[1].split()]
+
+
+def test_weekly_workflow_and_tox_default_to_the_same_seeds():
+    text = (WORKFLOWS / "matrix.yml").read_text()
+    seeds = " ".join(map(str, matrix_default_seeds()))
+    assert f'default: "{seeds}"' in text
+    assert f"github.event.inputs.seeds || '{seeds}'" in text
+
+
+@pytest.mark.parametrize("section", json.loads((ROOT / "golden" / "gates.json").read_text())["backends"])
+def test_matrix_seeds_see_a_drop_of_0_3_points_for_every_calibrated_model(section):
+    gates = json.loads((ROOT / "golden" / "gates.json").read_text())["backends"][section]
+    seeds = matrix_default_seeds()
+    assert len(seeds) == len(set(seeds))
+    assert not set(seeds) & set(gates["calibration_seeds"]), "a calibration seed cannot judge its own gate"
+    by_seeds = {name: entry.get("detects_drop_by_seeds") for name, entry in gates["models"].items()}
+    if not all(by_seeds.values()):
+        pytest.xfail(f"{section} is calibrated on the old draws: no multi-seed power stated")
+    drops = {name: drops[str(len(seeds))] * 100 for name, drops in by_seeds.items()}
+    assert max(drops.values()) <= DETECTABLE_DROP, drops
