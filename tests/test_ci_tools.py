@@ -1,4 +1,5 @@
-"""tox's install_command wrapper: a TensorFlow that cannot install on this Python is one line."""
+"""CI's tools: tox's install_command wrapper (a TensorFlow that cannot install on this Python is one
+line), the disk check, and the choice of Pythons."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import sys
 from pathlib import Path
 
 CI = Path(__file__).resolve().parents[1] / ".ci"
-PIP_INSTALL = CI / "pip_install.py"
+INSTALL = CI / "install.py"
 
 
 def test_impossible_tensorflow_is_one_line_naming_the_pair():
     proc = subprocess.run(
-        [sys.executable, str(PIP_INSTALL), "--dry-run", "--no-deps", "tensorflow==1.0.0"],
+        [sys.executable, str(INSTALL), "--dry-run", "--no-deps", "tensorflow==1.0.0"],
         capture_output=True, text=True, timeout=300, check=False,
     )
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -36,19 +37,19 @@ def ci_module(name: str, monkeypatch):
 def test_full_disk_is_one_line_naming_the_problem_and_the_fix(monkeypatch):
     pip_output = ("Collecting torch==2.13.0\nERROR: Could not install packages due to an OSError: "
                   "[Errno 28] No space left on device\n")
-    pip_install = ci_module("pip_install", monkeypatch)
-    line = pip_install.explain(["torch==2.13.0"], pip_output, "3.11", "/tmp/pip.log",
+    install = ci_module("install", monkeypatch)
+    line = install.explain(["torch==2.13.0"], pip_output, "3.11", "/tmp/pip.log",
                                free_bytes=3 * 2**30)
     assert line.count("\n") == 0
     assert "disk is full" in line and "3.0 GiB free" in line
     assert "free disk space" in line and "/tmp/pip.log" in line
 
 
-def test_other_failures_keep_pip_s_last_lines(monkeypatch):
-    pip_install = ci_module("pip_install", monkeypatch)
-    line = pip_install.explain(["numpy"], "a\nb\nc\nERROR: boom\n", "3.11", "/tmp/p.log",
+def test_other_failures_keep_the_installer_s_last_lines(monkeypatch):
+    install = ci_module("install", monkeypatch)
+    line = install.explain(["numpy"], "a\nb\nc\nERROR: boom\n", "3.11", "/tmp/p.log",
                                free_bytes=100 * 2**30)
-    assert line.splitlines() == ["pip_install: pip install failed on Python 3.11 (log: /tmp/p.log):",
+    assert line.splitlines() == ["install: installing failed on Python 3.11 (log: /tmp/p.log):",
                                  "  b", "  c", "  ERROR: boom"]
 
 
@@ -83,3 +84,34 @@ def test_ci_selects_the_newest_patch_of_each_matrix_python_whatever_the_machine(
                  "3.13.0", "3.13.1", "3.11.7/envs/tools", "3.14.0"]
     assert pythons.newest_per_minor(installed) == ["3.11.7", "3.10.13", "3.13.1"]
     assert pythons.newest_per_minor([]) == []
+
+
+UV_UNSATISFIABLE = """  x No solution found when resolving dependencies:
+  `-> Because tensorflow>=2.15.0rc0,<=2.15.1 has no wheels with a matching Python ABI tag (e.g., `cp313`)
+      and you require tensorflow==2.15.*, we can conclude that your requirements are unsatisfiable.
+"""
+
+
+def test_uv_s_resolver_failure_is_the_same_one_line(monkeypatch):
+    install = ci_module("install", monkeypatch)
+    line = install.explain(["tensorflow==2.15.*"], UV_UNSATISFIABLE, "3.13", "/tmp/i.log",
+                           free_bytes=100 * 2**30)
+    assert line == ("install: tensorflow==2.15.* cannot be installed on Python 3.13: choose a TensorFlow "
+                    "release built for Python 3.13 (docs/ci.md); the installer's log: /tmp/i.log")
+    disk = install.explain(["torch==2.13.0"], "error: No space left on device (os error 28)", "3.11",
+                           "/tmp/i.log", free_bytes=2**30)
+    assert disk.startswith("install: the disk is full installing torch==2.13.0 on Python 3.11 (1.0 GiB free)")
+
+
+def test_installer_is_tox_s_uv_when_there_is_one_else_pip(monkeypatch, tmp_path):
+    install = ci_module("install", monkeypatch)
+    uv = tmp_path / "work" / ".tox" / "bin" / "uv"
+    uv.parent.mkdir(parents=True)
+    uv.write_text("#!/bin/sh\n")
+    uv.chmod(0o755)
+    monkeypatch.delenv("TOX_UV_PATH", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("TOX_WORK_DIR", str(tmp_path / "work"))
+    assert install.install_command(["six"]) == [str(uv), "pip", "install", "--python", sys.executable, "six"]
+    monkeypatch.setenv("TOX_WORK_DIR", str(tmp_path / "nowhere"))
+    assert install.install_command(["six"]) == [sys.executable, "-m", "pip", "install", "six"]
