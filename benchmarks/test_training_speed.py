@@ -26,6 +26,7 @@ round is one call and waits for its turn (benchmarks/turns.py).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import os
 
@@ -33,7 +34,7 @@ import injected
 import pytest
 import turns
 
-from mnist_mlp import cpus, models, roofline
+from mnist_mlp import cpus, draws, models, roofline
 from mnist_mlp.compat import KERAS_3, compiled_train_step
 from mnist_mlp.recipe import NOTEBOOK
 from mnist_mlp.train import compile_model
@@ -178,9 +179,13 @@ def test_notebook_way(benchmark, name, model, batch, environment, medians):
 
 @pytest.mark.parametrize("name", [EPOCH_MODEL], indirect=True)
 def test_epoch(benchmark, name, model, dataset, environment, medians, floor, machine):
+    epochs = itertools.count()
+
     def one_epoch():
-        model.fit(dataset.x_train, dataset.y_train, batch_size=NOTEBOOK.batch_size, epochs=1,
-                  shuffle=True, verbose=0)
+        # as training runs it (train.fit_epochs): that epoch's drawn order, Keras shuffles nothing
+        order = draws.epoch_order(NOTEBOOK.seed, next(epochs), len(dataset.x_train))
+        model.fit(dataset.x_train[order], dataset.y_train[order], batch_size=NOTEBOOK.batch_size,
+                  epochs=1, shuffle=False, verbose=0)
 
     steps = math.ceil(len(dataset.x_train) / NOTEBOOK.batch_size)
     benchmark.extra_info.update(steps=steps, **floor_info(floor, machine))
