@@ -78,22 +78,27 @@ def render(clean_dir: Path, defect_dir: Path, model: str, k: int) -> str:
     single_quiet = sum(_gate_passes([clean[s]], model, gates) for s in seeds)
     single_caught = sum(not _gate_passes([planted[s]], model, gates) for s in seeds)
     env = first.environment
-    head = [
-        "# Power demonstration: a planted ~0.3-point defect against the multi-seed verdict", "",
-        f"Written by `benchmarks/power_demonstration.py` from `{clean_dir.name}` and `{defect_dir.name}` "
-        f"({model}; Keras {env.get('keras')}, backend {env.get('backend')}, draws {first.draws}, "
-        f"{env.get('cpu', 'cpu ?')}); the gate is golden/gates.json's `{accuracy.stack_section(clean[seeds[0]])}` section "
-        f"({accuracy.describe_statistic(gates)}), whose calibration seeds are not among these.", "",
-        f"The defect's cost over all {len(seeds)} seeds (defect - clean, paired): gated statistic "
-        f"{cost:+.3f} points [95 % CI {low:+.3f}, {high:+.3f}]; final accuracy {final_cost:+.3f} "
-        f"[{final_low:+.3f}, {final_high:+.3f}].", "",
-        f"**{k}-seed verdict, {len(tries)} tries:** the defect caught by the gate in {caught}/{len(tries)} "
-        f"and by the paired compare in {compared}/{len(tries)}; the clean seeds quiet in "
-        f"{quiet}/{len(tries)}.", "",
-        f"One seed per try, for contrast ({len(seeds)} tries): the defect caught in "
-        f"{single_caught}/{len(seeds)}, the clean seeds quiet in {single_quiet}/{len(seeds)}.", "",
+    core_seconds = statistics.fmean(run[model].train_seconds for run in (*clean.values(), *planted.values()))
+    paragraphs = [
+        "# Power demonstration: a planted ~0.3-point defect against the multi-seed verdict",
+        (f"Written by `benchmarks/power_demonstration.py` from `{clean_dir.name}` and "
+         f"`{defect_dir.name}` ({model}; Keras {env.get('keras')}, backend {env.get('backend')}, "
+         f"draws {first.draws}, {env.get('cpu', 'cpu ?')}); the gate is golden/gates.json's "
+         f"`{accuracy.stack_section(clean[seeds[0]])}` section ({accuracy.describe_statistic(gates)}), "
+         "whose calibration seeds are not among these."),
+        (f"The defect's cost over all {len(seeds)} seeds (defect - clean, paired): gated statistic "
+         f"{cost:+.3f} points [95 % CI {low:+.3f}, {high:+.3f}]; final accuracy {final_cost:+.3f} "
+         f"[{final_low:+.3f}, {final_high:+.3f}]."),
+        (f"**{k}-seed verdict, {len(tries)} tries:** the defect caught by the gate in "
+         f"{caught}/{len(tries)} and by the paired compare in {compared}/{len(tries)}; the clean "
+         f"seeds quiet in {quiet}/{len(tries)}."),
+        (f"One seed per try, for contrast ({len(seeds)} tries): the defect caught in "
+         f"{single_caught}/{len(seeds)}, the clean seeds quiet in {single_quiet}/{len(seeds)}."),
+        (f"Cost: {core_seconds:.0f} s of training per seed and model (mean), so a {k}-seed try is "
+         f"about {k * core_seconds / 60:.1f} core-minutes per build."),
+        "\n".join(lines),
     ]
-    return "\n".join(head + lines) + "\n"
+    return "\n\n".join(paragraphs) + "\n"
 
 
 def main(argv=None) -> int:

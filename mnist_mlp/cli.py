@@ -16,15 +16,27 @@ import logging
 import math
 import os
 import sys
-import time
 import traceback
 from pathlib import Path
 
-from mnist_mlp.errors import MnistMlpError
+from mnist_mlp.commands import (
+    cmd_bench_calibrate,
+    cmd_bench_check,
+    cmd_bench_compare,
+    cmd_calibrate,
+    cmd_compare,
+    cmd_data,
+    cmd_matrix,
+    cmd_models,
+    cmd_report,
+    cmd_reproduce,
+    cmd_summary,
+    cmd_train,
+    cmd_verify,
+)
 
-EXIT_GATE_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERNAL = 3  # an uncaught exception: a bug to report, never a verdict on the models
+# The exit codes are the CLI's contract; they are declared beside MnistMlpError.
+from mnist_mlp.errors import EXIT_GATE_FAILED, EXIT_INTERNAL, EXIT_USAGE, MnistMlpError  # noqa: F401
 
 
 def positive_int(text: str) -> int:
@@ -80,236 +92,6 @@ def model_name(text: str) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Commands
-
-
-def cmd_data(args) -> int:
-    from mnist_mlp.data import fetch_mnist
-
-    started = time.perf_counter()
-    mnist = fetch_mnist(args.data)
-    size = mnist.cache_path.stat().st_size if mnist.cache_path.exists() else 0
-    print(f"source:  {mnist.source} ({mnist.path or 'downloaded; kept only in the cache'})")
-    print(f"cache:   {mnist.cache_path} ({size / 1e6:.1f} MB)")
-    for name in ("x_train", "y_train", "x_test", "y_test"):
-        array = getattr(mnist, name)
-        print(f"{name + ':':<8} {array.dtype} {array.shape}")
-    print(f"verified against golden/mnist.json in {time.perf_counter() - started:.1f}s")
-    return 0
-
-
-def cmd_models(args) -> int:
-    from mnist_mlp import golden
-    from mnist_mlp.models import REGISTRY
-
-    arch = golden.load("architectures")["models"]
-    print(f"{'name':<18} {'layers':<36} {'total':>9} {'trainable':>9} {'non-train':>9}  notebook section")
-    for name, spec in REGISTRY.items():
-        counts = arch[name]
-        print(
-            f"{name:<18} {spec.layer_summary:<36} {counts['total']:>9,} {counts['trainable']:>9,} "
-            f"{counts['non_trainable']:>9,}  {spec.section}"
-        )
-    print("\n(counts from golden/architectures.json, i.e. the notebook; the tests prove the built models match)")
-    return 0
-
-
-def cmd_summary(args) -> int:
-    from mnist_mlp.models import build_model, get_spec
-
-    build_model(args.name).summary()
-    note = get_spec(args.name).note
-    if note:
-        print(f"Note: {note}")
-    return 0
-
-
-def _recipe(args):
-    from mnist_mlp.recipe import Recipe
-
-    return Recipe(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        seed=args.seed,
-        steps_per_execution=args.steps_per_execution,
-    )
-
-
-def _print_gate(rows: list, columns, gate: str) -> int:
-    """Print a gate's table; exit status 1, naming the rows that did not pass, if any failed."""
-    from mnist_mlp.gates import failures, format_table
-
-    print(format_table(rows, columns))
-    failed = failures(rows)
-    if failed:
-        print(f"{gate} FAILED for: {', '.join(failed)}")
-        return EXIT_GATE_FAILED
-    return 0
-
-
-def _verify_and_print(*runs: dict) -> int:
-    """The accuracy gate over one run folder's results, or several seeds' judged by their mean."""
-    from mnist_mlp.gates import accuracy
-
-    gates = accuracy.section_of(next(iter(runs[0].values())))
-    seeds = f"{len(runs)} seeds' mean" if len(runs) > 1 else "1 seed"
-    print(f"accuracy gate: {accuracy.describe_statistic(gates)}, {seeds}")
-    calibration = set(gates.get("calibration_seeds", ())) & {next(iter(r.values())).seed for r in runs}
-    if calibration:
-        print(f"note: seeds {sorted(calibration)} calibrated this gate; its bound is for new seeds "
-              "(for these, 'mnist-mlp compare golden RUN' is exact)")
-    return _print_gate(accuracy.seed_rows(runs, gates), accuracy.COLUMNS, "accuracy gate")
-
-
-def cmd_train(args) -> int:
-    from mnist_mlp import reproduce
-
-    out = reproduce.prepare_run_dir(args.out or reproduce.default_run_dir())
-    with reproduce.locked(out):
-        results = reproduce.train_here([args.name], _recipe(args), out,
-                                       reproduce.dataset_source(args.data), args.restart)
-    return _verify_and_print(results)
-
-
-def cmd_reproduce(args) -> int:
-    from mnist_mlp import reproduce
-    from mnist_mlp.models import names
-    from mnist_mlp.pool import usable_cores
-
-    models = args.models or list(names())
-    seeds = list(dict.fromkeys(args.seeds)) if args.seeds else [args.seed]
-    jobs = args.jobs or len(usable_cores())
-    per_seed = bool(args.seeds)
-    out = reproduce.prepare_run_dir(args.out or reproduce.default_run_dir())
-    with reproduce.locked(out, seeds, per_seed):  # held until the reports are written
-        runs = reproduce.train(models, seeds, _recipe(args), out, reproduce.dataset_source(args.data),
-                               jobs, per_seed, args.restart, build_report=_build_report)
-    code = 0
-    for seed, (run_dir, results) in runs.items():
-        if per_seed:
-            print(f"seed {seed}: {run_dir}")
-        if jobs > 1:  # built on the pool's workers
-            from mnist_mlp.report import html_path
-
-            print(f"report: {html_path(run_dir)}")
-        code = max(code, _verify_and_print(results))
-    return code
-
-
-def cmd_verify(args) -> int:
-    from mnist_mlp.reproduce import RunDirError
-    from mnist_mlp.results import load_run
-
-    runs = [load_run(folder) for folder in args.run_dirs]
-    seeds = [next(iter(run.values())).seed for run in runs]
-    if len(set(seeds)) != len(seeds):
-        raise RunDirError(f"verify judges the mean of different seeds, got seeds {seeds}; pass one folder per seed")
-    return _verify_and_print(*runs)
-
-
-def _build_report(run_dir: Path) -> None:
-    from mnist_mlp import report
-
-    path = report.build_report(run_dir)
-    print(f"report: {path}")
-
-
-def cmd_report(args) -> int:
-    _build_report(args.run_dir)
-    return 0
-
-
-def cmd_bench_check(args) -> int:
-    from mnist_mlp.gates import speed
-
-    bench = speed.load_bench_json(args.bench_json)
-    backend = speed.backend_of(bench)
-    budgets = speed.section(backend)
-    print(f"{args.bench_json}: backend {backend}, budgets calibrated on "
-          f"{budgets['calibration']['backend']}")
-    for flag in speed.thread_flags(bench):
-        print(f"more busy threads than cpus: {flag}")
-    changes = speed.condition_changes(bench, budgets)
-    if changes:
-        print(f"differs from the calibration: {'; '.join(changes)}")
-    if budgets.get("provisional"):
-        print(f"provisional budgets: {budgets['provisional']}")
-    rows = speed.rows(bench, budgets)
-    return _print_gate(rows, speed.COLUMNS,
-                       "benchmark gate (MFU below its minimum, too many threads, or missing)")
-
-
-def cmd_bench_compare(args) -> int:
-    from mnist_mlp import abcompare
-
-    threshold = abcompare.THRESHOLD if args.threshold is None else args.threshold
-    alpha = abcompare.ALPHA if args.alpha is None else args.alpha
-    base, candidate = abcompare.load_pair(args.base, args.candidate)
-    rows = abcompare.compare(base, candidate, threshold, alpha)
-    print(f"candidate {args.candidate} / base {args.base}")
-    print(abcompare.format_table(rows, threshold))
-    slower = [f"{r.model} {r.kind}" for r in rows if r.verdict == abcompare.SLOWER]
-    if slower:
-        print(f"significant slowdown of at least {threshold:.0%}: {', '.join(slower)}")
-        return EXIT_GATE_FAILED
-    print(f"no significant slowdown of {threshold:.0%} or more")
-    return 0
-
-
-def cmd_calibrate(args) -> int:
-    from mnist_mlp.gates import accuracy
-
-    alpha = accuracy.ALPHA if args.alpha is None else args.alpha
-    section, seeds = accuracy.calibrate_file(args.run_dirs, args.write, alpha)
-    print(f"wrote the {section} gates of {args.write} from seeds {seeds}")
-    return 0
-
-
-def cmd_matrix(args) -> int:
-    from mnist_mlp import matrix
-    from mnist_mlp.report.matrix import build_matrix_report
-
-    envs = [matrix.load_env_run(folder) for folder in args.run_dirs]
-    table = matrix.build_matrix(envs, args.reference, matrix.golden_gate)
-    print(f"matrix: {build_matrix_report(table, args.out)}")
-    return 0
-
-
-def cmd_compare(args) -> int:
-    from mnist_mlp import compare
-    from mnist_mlp.gates import accuracy
-    from mnist_mlp.matrix import seed_runs
-
-    candidate_runs = seed_runs(args.candidate)
-    candidate = compare.run_values(args.candidate, candidate_runs)
-    if args.base == "golden":
-        first_run = next(iter(candidate_runs.values()))
-        section = accuracy.section_of(next(iter(first_run.values())))
-        base = compare.golden_values(candidate, section)
-        stack = section.get("calibrated_on", {})
-        print(f"base: the calibration seeds in golden/gates.json, trained on Keras {stack.get('keras')} "
-              f"with {stack.get('backend')} {stack.get(stack.get('backend'), '')}".rstrip())
-    else:
-        base = compare.run_values(Path(args.base))
-    alpha = compare.ALPHA if args.alpha is None else args.alpha
-    margin = compare.MARGIN if args.margin is None else args.margin
-    rows = compare.paired_rows(base, candidate, alpha, margin)
-    print(f"paired comparison: {accuracy.describe_statistic(accuracy.STATISTIC)}, candidate - base, "
-          f"margin {margin * 100:.2f} pt, alpha {alpha}")
-    return _print_gate(rows, compare.COLUMNS, "paired comparison")
-
-
-def cmd_bench_calibrate(args) -> int:
-    from mnist_mlp.gates import speed
-
-    margin = speed.MARGIN if args.margin is None else args.margin
-    backend = speed.calibrate_file(args.bench_json, args.write, margin, args.provisional)
-    print(f"wrote the {backend} MFU budgets of {args.write} from {len(args.bench_json)} run(s)")
-    return 0
-
-
-# ---------------------------------------------------------------------------------------------
-# Parser
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,3 +8,8 @@ other exception is a bug: its traceback and exit 3. A failed gate is not an exce
 
 class MnistMlpError(Exception):
     """An expected failure whose message is one line naming the problem and the fix."""
+
+
+EXIT_GATE_FAILED = 1  # a gate failed, and nothing else: CI trusts it
+EXIT_USAGE = 2  # an expected failure (MnistMlpError, a full disk): one line naming the fix
+EXIT_INTERNAL = 3  # an uncaught exception: a bug to report, never a verdict on the models
