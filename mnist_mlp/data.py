@@ -85,9 +85,13 @@ class MNIST:
 # Locations
 
 
+def cache_root() -> Path:
+    """The project's per-user cache folder: ``$MNIST_MLP_CACHE``, else ``~/.cache/mnist_mlp``."""
+    return Path(os.environ.get("MNIST_MLP_CACHE") or Path.home() / ".cache" / "mnist_mlp").expanduser()
+
+
 def cache_path() -> Path:
-    root = os.environ.get("MNIST_MLP_CACHE") or Path.home() / ".cache" / "mnist_mlp"
-    return Path(root).expanduser() / "mnist.npz"
+    return cache_root() / "mnist.npz"
 
 
 def keras_cache_path() -> Path:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_mlp import checkpoint, draws, models, results
+from mnist_mlp import checkpoint, compile_cache, draws, models, results
 from mnist_mlp.compat import compile_options, keras, seed_everything, versions
 from mnist_mlp.errors import MnistMlpError
 from mnist_mlp.files import atomic_path, sweep_temporaries, write_json, write_text
@@ -131,6 +131,7 @@ def train_and_evaluate(
         print(f"{label}{name}: finished earlier in {out}, not retrained", flush=True)
         return done
 
+    compile_cache.enable(keras.backend.backend())  # before the first compilation
     if recipe.seed is not None:
         seed_everything(recipe.seed)
     model = compile_model(models.build_model(spec.name, seed=recipe.seed), recipe)
