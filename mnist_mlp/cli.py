@@ -94,8 +94,16 @@ def model_name(text: str) -> str:
 # Commands
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the problem and where the usage is (exit 2),
+    not the usage block and the error."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="mnist-mlp", description="The notebook's MNIST MLPs: build, train, gate and report."
     )
     parser.add_argument("--data", help="an mnist.npz or a folder of IDX files (else MNIST_MLP_DATA, caches, download)")
