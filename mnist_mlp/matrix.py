@@ -47,6 +47,7 @@ class EnvRun:
     name: str
     seeds: dict[int, dict[str, RunResult]]
     steps: dict[str, StepTimes]
+    configs: dict[str, dict] = dataclasses.field(default_factory=dict)  # model -> as trained
 
     @property
     def environment(self) -> dict:
@@ -81,16 +82,31 @@ class EnvRun:
         return [name for name in next(iter(self.seeds.values()))]
 
 
-def seed_runs(folder: Path) -> dict[int, dict[str, RunResult]]:
-    """``seed -> run`` of a folder of ``seed-S/`` run folders, or of one run folder."""
+def run_folders(folder: Path) -> list[Path]:
+    """The run folders of ``folder``: its ``seed-S/`` folders in seed order, else itself."""
     if not Path(folder).is_dir():
         raise MatrixError(f"{folder}: no such run folder; pass the --out folder of a reproduce run")
-    seed_dirs = sorted((int(m.group(1)), p) for p in folder.iterdir()
+    seed_dirs = sorted((int(m.group(1)), p) for p in Path(folder).iterdir()
                        if p.is_dir() and (m := SEED_FOLDER.fullmatch(p.name)))
-    if not seed_dirs:
-        run = load_run(folder)
-        return {next(iter(run.values())).seed: run}
-    return {seed: load_run(path) for seed, path in seed_dirs}
+    return [path for _, path in seed_dirs] or [Path(folder)]
+
+
+def seed_runs(folder: Path) -> dict[int, dict[str, RunResult]]:
+    """``seed -> run`` of a folder of ``seed-S/`` run folders, or of one run folder."""
+    runs = [load_run(path) for path in run_folders(folder)]
+    return {next(iter(run.values())).seed: run for run in runs}
+
+
+def saved_configs(folder: Path) -> dict[str, dict]:
+    """Per model, the configuration as trained saved by its first run folder that has one."""
+    from mnist_mlp import trained_config
+
+    found: dict[str, dict] = {}
+    for path in run_folders(folder):
+        for model_dir in sorted(p for p in path.iterdir() if p.is_dir()):
+            if model_dir.name not in found and (config := trained_config.load_saved(model_dir)):
+                found[model_dir.name] = config
+    return found
 
 
 def load_steps(path: Path) -> dict[str, StepTimes]:
@@ -105,7 +121,22 @@ def load_env_run(folder: str | Path) -> EnvRun:
     if not folder.is_dir():
         raise MatrixError(f"{folder}: no such run folder; pass folders written by 'tox -m matrix'")
     bench = folder / BENCHMARKS_FILE
-    return EnvRun(folder.name, seed_runs(folder), load_steps(bench) if bench.is_file() else {})
+    return EnvRun(folder.name, seed_runs(folder), load_steps(bench) if bench.is_file() else {},
+                  saved_configs(folder))
+
+
+def config_drift(env: EnvRun, reference: EnvRun) -> list[str]:
+    """Per model, each field of the configuration as trained that differs from the reference env's
+    ("model: path: expected A, got B") and from the notebook's golden one ("model (golden): ...")."""
+    from mnist_mlp import trained_config
+
+    lines = []
+    for model, config in env.configs.items():
+        result = next(run[model] for run in env.seeds.values() if model in run)
+        lines += [f"{model} (golden): {line}" for line in trained_config.run_drift(config, result)]
+        if env.name != reference.name and model in reference.configs:
+            lines += [f"{model}: {line}" for line in trained_config.diff(reference.configs[model], config)]
+    return lines
 
 
 def comparable_recipe(result: RunResult) -> dict:
@@ -178,6 +209,7 @@ class Matrix:
     reference: str
     cells: dict[tuple[str, str], Cell]  # (model, env)
     environments: dict[str, dict]
+    drift: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # env -> config_drift
 
 
 def golden_gate(result: RunResult) -> float | None:
@@ -228,4 +260,5 @@ def build_matrix(envs: list[EnvRun], reference: str | None, gate_for) -> Matrix:
                     speed_delta=speed,
                 )
             cells[(model, env.name)] = cell
-    return Matrix(names, models, reference, cells, {env.name: env.environment for env in envs})
+    return Matrix(names, models, reference, cells, {env.name: env.environment for env in envs},
+                  {env.name: config_drift(env, by_name[reference]) for env in envs})

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_mlp import checkpoint, compile_cache, draws, models, results
+from mnist_mlp import checkpoint, compile_cache, draws, models, results, trained_config
 from mnist_mlp.compat import compile_options, keras, seed_everything, versions
 from mnist_mlp.errors import MnistMlpError
 from mnist_mlp.files import atomic_path, sweep_temporaries, write_json, write_text
@@ -144,11 +144,12 @@ def train_and_evaluate(
     steps = -(-len(dataset.x_train) // recipe.batch_size)
     recorder = EpochRecorder(recipe.epochs, steps, _print_epoch(f"{label}{name}"),
                              saved.history if saved else None)
+    described = trained_config.DescribeAtTrainBegin(recipe.batch_size)
     started = time.perf_counter()
     if first_epoch < recipe.epochs:
         out.mkdir(parents=True, exist_ok=True)
         epoch_callbacks = [recorder, checkpoint.EpochCheckpoint(out, ident, lambda: recorder.epochs, saved),
-                           StopOnInterrupt(), *(callbacks or [])]
+                           StopOnInterrupt(), described, *(callbacks or [])]
         with sigint_stops_training():
             fit_epochs(model, dataset, recipe, first_epoch, epoch_callbacks)
     train_seconds = time.perf_counter() - started
@@ -180,6 +181,8 @@ def train_and_evaluate(
     with atomic_path(out / "model.keras", suffix=".keras") as tmp:
         model.save(tmp)
     write_text(out / "history.csv", history_csv(result))
+    if described.description is not None:  # what Keras trained (the matrix diffs it between envs)
+        write_json(out / trained_config.SAVED, described.description)
     write_json(out / "result.json", result.to_json())  # last: its presence means "finished"
     checkpoint.discard(out)
     return result

@@ -329,6 +329,38 @@ def major() -> str:
     return "3" if KERAS_3 else "2"
 
 
+SAVED = "trained_config.json"  # beside a model's result.json: its description as it trained
+
+
+def load_saved(model_dir) -> dict | None:
+    """The description a finished training saved in ``model_dir`` (None: trained before it was
+    saved); a damaged file is a ResultError naming it."""
+    from pathlib import Path
+
+    from mnist_mlp.results import read_json
+
+    path = Path(model_dir) / SAVED
+    return read_json(path, SAVED) if path.is_file() else None
+
+
+def run_drift(description: dict, result) -> list[str]:
+    """``golden_drift`` of a saved description against the fit its run's recipe and data mean
+    (``result``: the model's RunResult)."""
+    images = (result.data or {}).get("train_images", MNIST_TRAIN_IMAGES)
+    return golden_drift(result.model, description, result.environment.get("keras", "?"),
+                        notebook_fit(result.recipe, images))
+
+
+def golden_drift(name: str, description: dict, keras_version: str, fit: dict | None = None) -> list[str]:
+    """Where ``description`` (model ``name`` trained on Keras ``keras_version``) departs from the
+    notebook's golden one, one line per field; ``fit``: the fit group the run's recipe means."""
+    keras_major = str(keras_version).split(".")[0]
+    if keras_major not in golden.load(GOLDEN)["keras"] or name not in models.names():
+        return [f"no golden description for {name} on Keras {keras_version}"]
+    wanted = expected(name, keras_major)
+    return diff({**wanted, "fit": fit or wanted["fit"]}, description)
+
+
 def notebook_fit(recipe=None, train_images: int = MNIST_TRAIN_IMAGES) -> dict:
     """The fit group of a run of ``recipe`` (default: the notebook's) on ``train_images`` images."""
     from mnist_mlp.recipe import NOTEBOOK

@@ -73,6 +73,13 @@ def test_later_fit_calls_only_advance_the_epochs(small_dataset, tmp_path):
     train_and_evaluate("softmax", small_dataset, Recipe(epochs=2, seed=0), tmp_path, callbacks=[callback])
     assert callback.fit_calls == 2
     assert callback.description["fit"] == {"epochs": 2, "steps": 16, "batch_size": 128}
+    # ... and is what the run folder keeps beside result.json, for the matrix to diff
+    saved = trained_config.load_saved(tmp_path / "softmax")
+    assert saved == callback.description
+    fit = notebook_fit(Recipe(epochs=2, seed=0), len(small_dataset.x_train))
+    assert trained_config.golden_drift("softmax", saved, keras.__version__, fit) == []
+    assert trained_config.golden_drift("softmax", saved, keras.__version__) == [
+        "fit.epochs: expected 20, got 2", "fit.steps: expected 469, got 16"]
 
 
 def test_the_golden_values_are_the_notebooks():

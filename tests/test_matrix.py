@@ -199,3 +199,43 @@ def test_envs_gated_by_different_statistics_are_compared_by_the_final_accuracy(t
     table = matrix.build_matrix([new, old], "new", lambda r: None)
     assert table.cells["arch1_relu", "new"].mean < 0.982 - 1e-4  # last-10 mean of a rising curve
     assert table.cells["arch1_relu", "old"].mean == pytest.approx(0.982)
+
+
+def save_configs(env_folder, change=None):
+    """Each model's golden description (Keras 3, the notebook's fit) saved beside its results, as
+    training saves it; ``change(model, description)`` plants a difference."""
+    from mnist_mlp import trained_config
+
+    for seed_folder in env_folder.iterdir():
+        for model in MODELS:
+            description = json.loads(json.dumps(trained_config.expected(model, "3")))
+            if change:
+                change(model, description)
+            (seed_folder / model / trained_config.SAVED).write_text(json.dumps(description))
+
+
+def test_a_changed_default_is_named_against_the_reference_and_golden(tmp_path):
+    """Planted: Adam's epsilon 1e-3 in one env (a Keras release changing a default); nothing else
+    differs, and the accuracies are the same."""
+    ref = write_env(tmp_path, "py313-tf221")
+    other = write_env(tmp_path, "py310-tf215", seeds={"py310-tf215": ACCURACY["py313-tf221"]})
+    save_configs(ref)
+    save_configs(other, lambda model, d: d["optimizer"].update(epsilon=0.001))
+    table = matrix.build_matrix([matrix.load_env_run(ref), matrix.load_env_run(other)], None, lambda r: None)
+    assert table.drift["py313-tf221"] == []
+    assert table.drift["py310-tf215"] == [
+        "arch1_relu (golden): optimizer.epsilon: expected 1e-07, got 0.001",
+        "arch1_relu: optimizer.epsilon: expected 1e-07, got 0.001",
+        "softmax (golden): optimizer.epsilon: expected 1e-07, got 0.001",
+        "softmax: optimizer.epsilon: expected 1e-07, got 0.001",
+    ]
+    out = tmp_path / "report"
+    assert cli.main(["matrix", str(ref), str(other), "--out", str(out)]) == 0
+    markdown = (out / "matrix.md").read_text()
+    assert "| py310-tf215 | arch1_relu: optimizer.epsilon: expected 1e-07, got 0.001 |" in markdown
+    assert "| py313-tf221 | none |" in markdown
+
+
+def test_runs_saved_before_descriptions_show_no_drift(two_envs):
+    table = matrix.build_matrix(two_envs, None, lambda r: None)
+    assert table.drift == {"py313-tf221": [], "py310-tf215": []}

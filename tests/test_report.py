@@ -82,6 +82,7 @@ def built(tmp_path_factory, make_result, write_run):
     for name in WITH_MODEL_FILE:
         build_model(name, seed=0).save(run_dir / name / "model.keras")
     (run_dir / CORRUPT_MODEL_FILE / "model.keras").write_bytes(b"not a zip file")
+    save_configs(run_dir)
     figures: dict[str, object] = {}
 
     def recording(function):
@@ -102,6 +103,26 @@ def built(tmp_path_factory, make_result, write_run):
         "md": (run_dir / "report.md").read_text("utf-8"),
         "figures": figures,
     }
+
+
+def save_configs(run_dir):
+    """The golden configuration saved beside softmax's result, and arch1_bn_dropout's with Adam's
+    epsilon planted at 1e-3 (the other models trained before descriptions were saved)."""
+    import json
+
+    from mnist_mlp import trained_config
+
+    for name in ("softmax", "arch1_bn_dropout"):
+        description = json.loads(json.dumps(trained_config.expected(name, "3")))
+        if name == "arch1_bn_dropout":
+            description["optimizer"]["epsilon"] = 0.001
+        (run_dir / name / trained_config.SAVED).write_text(json.dumps(description))
+
+
+def test_report_names_each_configuration_difference_from_golden(built):
+    assert "against golden/trained_config.json: 1 difference." in built["md"]
+    assert "- arch1_bn_dropout: optimizer.epsilon: expected 1e-07, got 0.001" in built["md"]
+    assert "softmax:" not in built["md"].split("## Configuration as trained")[1].split("##")[0]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -36,6 +36,15 @@ def html_path(run_dir: str | Path) -> Path:
     return Path(run_dir) / "report.html"
 
 
+def config_drift(run_dir: Path, results) -> dict[str, list[str]]:
+    """Per model that saved its configuration as trained, where it departs from the golden one."""
+    from mnist_mlp import trained_config
+
+    saved = {name: trained_config.load_saved(run_dir / name) for name in results}
+    return {name: trained_config.run_drift(config, results[name])
+            for name, config in saved.items() if config is not None}
+
+
 def build_report(run_dir: str | Path, gates: dict | None = None) -> Path:
     """(Re)build figures, report.md and report.html of ``run_dir`` from its saved results alone.
 
@@ -55,7 +64,7 @@ def build_report(run_dir: str | Path, gates: dict | None = None) -> Path:
     drawn = plots.draw_all(run_dir, results, rows)
     title = f"MNIST MLP run {run_dir.resolve().name}"
     blocks = document(title, run_dir, results, rows, drawn, datetime.now(timezone.utc),
-                      accuracy.describe_statistic(gates))
+                      accuracy.describe_statistic(gates), config_drift(run_dir, results))
     write_text(run_dir / "report.md", render_markdown(blocks, run_dir))
     target = html_path(run_dir)
     write_text(target, render_html(blocks, title))

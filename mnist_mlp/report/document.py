@@ -152,9 +152,24 @@ def _per_model_blocks(results: Results, drawn: Drawn) -> list[Block]:
     return blocks
 
 
+def _config_blocks(drift: Mapping[str, list[str]]) -> list[Block]:
+    """Where each model's configuration as trained departs from golden/trained_config.json."""
+    if not drift:
+        return []
+    lines = tuple(f"{name}: {line}" for name, found in drift.items() for line in found)
+    return [Heading(2, "Configuration as trained"),
+            Paragraph("Every field Keras reports for the model, optimizer, compile, Keras settings "
+                      "and fit, against golden/trained_config.json: "
+                      + (f"{len(lines)} difference{'s' if len(lines) > 1 else ''}." if lines else
+                         f"identical for {', '.join(drift)}.")),
+            *([BulletList(lines)] if lines else [])]
+
+
 def document(title: str, run_dir: Path, results: Results, rows, drawn: Drawn,
-             built: datetime, statistic: str = "the final test accuracy") -> list[Block]:
-    """Every block of the report, in reading order; ``statistic`` names what the gate judged."""
+             built: datetime, statistic: str = "the final test accuracy",
+             drift: Mapping[str, list[str]] | None = None) -> list[Block]:
+    """Every block of the report, in reading order; ``statistic`` names what the gate judged,
+    ``drift`` each model's departures from its golden configuration (saved runs only)."""
     missing = [n for n in names() if n not in results]
     failed = [r.model for r in rows if not r.passed]
     blocks: list[Block] = [
@@ -176,5 +191,6 @@ def document(title: str, run_dir: Path, results: Results, rows, drawn: Drawn,
     ]
     return (
         blocks + _gate_blocks(rows, statistic) + overview + _observation_blocks(results)
-        + _per_model_blocks(results, drawn) + _model_blocks(results) + _environment_blocks(results)
+        + _per_model_blocks(results, drawn) + _model_blocks(results) + _config_blocks(drift or {})
+        + _environment_blocks(results)
     )

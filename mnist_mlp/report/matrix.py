@@ -54,6 +54,28 @@ def cell_text(cell: Cell | None) -> str:
     return _accuracy_text(cell) + _speed_text(cell) + (f" [{delta}]" if delta else "")
 
 
+MAX_DRIFT_LINES = 40  # per env: a changed default shows in every model; the rest is in the files
+
+
+def config_blocks(matrix: Matrix) -> list[Block]:
+    """Where each env's configuration as trained (Keras's own description, saved beside each
+    result) departs from the reference env's and from the notebook's golden one."""
+    rows = []
+    for env in matrix.envs:
+        lines = matrix.drift.get(env, [])
+        shown = lines[:MAX_DRIFT_LINES] + ([f"... {len(lines) - MAX_DRIFT_LINES} more"]
+                                           if len(lines) > MAX_DRIFT_LINES else [])
+        rows += [(env, line) for line in shown] or [(env, "none")]
+    return [
+        Heading(2, "Configuration as trained"),
+        Paragraph("Every field of the model, optimizer, compile, Keras settings and fit that Keras "
+                  "reports (mnist_mlp/trained_config.py) and that differs from the reference env's "
+                  f"({matrix.reference}) or from golden/trained_config.json ('(golden)'): a changed "
+                  "default is named here even when the accuracy does not move."),
+        Table(("env", "difference"), tuple(rows)),
+    ]
+
+
 def document(matrix: Matrix, figures: dict[str, Path], now: datetime) -> list[Block]:
     """The matrix report as blocks: a pure function of the matrix and the drawn figures."""
     stack_rows = tuple(
@@ -79,6 +101,7 @@ def document(matrix: Matrix, figures: dict[str, Path], now: datetime) -> list[Bl
                   "* marks p < 0.05; with two seeds a side only large accuracy changes can be "
                   "significant."),
         Table(("model", *matrix.envs), table_rows),
+        *config_blocks(matrix),
         Heading(2, "Figures"),
         *(Figure(path, caption) for caption, path in figures.items()),
     ]
