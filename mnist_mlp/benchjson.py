@@ -17,7 +17,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from mnist_mlp.errors import MnistMlpError
+from mnist_mlp.errors import MALFORMED, MnistMlpError
 
 
 class BenchJSONError(MnistMlpError, ValueError):
@@ -57,6 +57,10 @@ def load(path: str | os.PathLike) -> dict:
     return bench
 
 
+# extra_info fields read as text (the speed gate's conditions, the matrix's stack).
+INFO_TEXT = ("backend", "keras", "cpu")
+
+
 def _number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -71,6 +75,13 @@ def _one(entry: Any, source: str) -> Benchmark | None:
     kind, model = info["kind"], info.get("model")
     if not isinstance(kind, str) or not (model is None or isinstance(model, str)):
         raise BenchJSONError(f"{source}: {name} has a non-text kind or model")
+    wrong = [key for key in INFO_TEXT if not isinstance(info.get(key, ""), str)]
+    wrong += [key for key in ("mfu",) if info.get(key) is not None and not _number(info[key])]
+    wrong += [key for key in ("busy_threads",) if key in info and not isinstance(info[key], int)]
+    if "cpus" in info and not (isinstance(info["cpus"], list) and all(isinstance(c, int) for c in info["cpus"])):
+        wrong.append("cpus")
+    if wrong:
+        raise BenchJSONError(f"{source}: {name} has malformed extra_info {', '.join(wrong)}")
     stats = entry.get("stats") if isinstance(entry.get("stats"), dict) else {}
     median = stats.get("median")
     if not _number(median) or not median > 0:
@@ -90,7 +101,13 @@ def benchmarks(bench: Any, source: str = "benchmark JSON") -> dict[tuple[str, st
         raise BenchJSONError(f"{source}: no 'benchmarks' list; not pytest-benchmark output")
     found = {}
     for entry in bench["benchmarks"]:
-        one = _one(entry, source)
+        try:
+            one = _one(entry, source)
+        except BenchJSONError:
+            raise
+        except MALFORMED as exc:
+            raise BenchJSONError(f"{source}: a benchmark entry holds a value of the wrong type or "
+                                 f"size ({type(exc).__name__}: {exc})") from None
         if one is not None:
             found[one.kind, one.model] = one
     return found

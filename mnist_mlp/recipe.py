@@ -34,10 +34,16 @@ class Recipe:
     def __post_init__(self):
         for field in ("epochs", "batch_size", "steps_per_execution"):
             value = getattr(self, field)
-            if not isinstance(value, int) or value < 1:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise RecipeError(f"{field} must be a whole number >= 1, got {value!r}")
-        if not self.learning_rate > 0:
-            raise RecipeError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        rate = self.learning_rate
+        if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 < rate < float("inf"):
+            raise RecipeError(f"learning_rate must be a finite number > 0, got {rate!r}")
+        if self.seed is not None and (not isinstance(self.seed, int) or isinstance(self.seed, bool)
+                                      or not 0 <= self.seed < 2**32):
+            raise RecipeError(f"seed must be a whole number in [0, 2**32) or none, got {self.seed!r}")
+        if self.jit_compile not in (True, False, "auto"):
+            raise RecipeError(f"jit_compile must be true, false or 'auto', got {self.jit_compile!r}")
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mnist_mlp.errors import MnistMlpError
+from mnist_mlp.errors import MALFORMED, MnistMlpError
 from mnist_mlp.recipe import Recipe, RecipeError
 
 SCHEMA_VERSION = 1
@@ -140,6 +140,10 @@ class RunResult:
         if data_sizes is not None and not (isinstance(data_sizes, dict) and all(
                 isinstance(data_sizes.get(k), int) for k in ("train_images", "test_images"))):
             raise bad("'data' needs whole numbers train_images, test_images")
+        environment = field("environment", dict)
+        versions = [k for k in ENVIRONMENT_TEXT if not isinstance(environment.get(k, ""), (str, type(None)))]
+        if versions:
+            raise bad(f"'environment' needs text for {', '.join(versions)}")
         result = cls(
             model=field("model", str),
             params={key: params[key] for key in PARAM_KEYS},
@@ -148,7 +152,7 @@ class RunResult:
             test_loss=field("test_loss", float),
             test_accuracy=field("test_accuracy", float),
             step_ms=field("step_ms", float),
-            environment=field("environment", dict),
+            environment=environment,
             train_seconds=field("train_seconds", float, required=False, default=0.0),
             finished=field("finished", str, required=False, default="-"),
             data=data_sizes,
@@ -159,21 +163,33 @@ class RunResult:
         return result
 
 
+# The environment fields the gates, reports and matrix read as text (compat.versions() writes them).
+ENVIRONMENT_TEXT = ("python", "keras", "backend", "numpy", "cpu", "machine", "tensorflow", "jax", "torch")
+
+
 def read_json(path: Path, what: str) -> dict:
     try:
         data = json.loads(Path(path).read_text("utf-8"))
     except FileNotFoundError:
         raise ResultError(f"{path}: no {what} file here") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ResultError(f"{path}: malformed {what} file ({exc}); delete it and rerun") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise ResultError(f"{path}: malformed {what} file ({reason}); delete it and rerun") from None
     if not isinstance(data, dict):
         raise ResultError(f"{path}: malformed {what} file (not a JSON object); delete it and rerun")
     return data
 
 
 def read_result(path: Path) -> RunResult:
-    """One validated result.json."""
-    return RunResult.from_json(read_json(path, "result.json"), path)
+    """One validated result.json (any problem: one ResultError naming the file and the fix)."""
+    data = read_json(path, "result.json")
+    try:
+        return RunResult.from_json(data, path)
+    except ResultError:
+        raise
+    except MALFORMED as exc:
+        raise ResultError(f"{path}: malformed result.json ({type(exc).__name__}: {exc}); "
+                          "delete it and retrain that model") from None
 
 
 def validate_values(result: RunResult, path: str | Path) -> None:

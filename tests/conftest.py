@@ -14,8 +14,16 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from mnist_mlp import data
+
+# Hypothesis (tests/test_fuzz_readers.py): a few hundred cases per reader in the fast suite,
+# 10,000 with HYPOTHESIS_PROFILE=fuzz (tox -e fuzz); no example database (nothing written).
+settings.register_profile("default", max_examples=200, database=None)
+settings.register_profile("fuzz", max_examples=10_000, database=None)
+settings.register_profile("fuzz-short", max_examples=2_000, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # The user's real cache locations, read before any test changes the environment.
 REAL_CACHE = data.cache_path()
