@@ -37,18 +37,15 @@ def render(candidate_dir: Path, reference_dir: Path) -> str:
     candidate, reference = values(candidate_dir), values(reference_dir)
     first = next(iter(seed_runs(candidate_dir).values()))
     ref_first = next(iter(seed_runs(reference_dir).values()))
-    describe = lambda run: next(iter(run.values())).environment  # noqa: E731
-    env, ref_env = describe(first), describe(ref_first)
-    lines = [
-        "# Two stacks, one distribution? The evidence for sharing a gate section", "",
-        f"Written by `benchmarks/section_equality.py`: `{candidate_dir.name}` (backend "
-        f"{env.get('backend')}, Keras {env.get('keras')}) against `{reference_dir.name}` (backend "
-        f"{ref_env.get('backend')}, Keras {ref_env.get('keras')}); the gated statistic (mean test "
-        "accuracy of the last 10 epochs) in %, paired over the seeds both trained.", "",
-        "| model | seeds (candidate / reference / shared) | candidate mean ± sd | reference mean ± sd "
-        "| paired diff mean ± sd (pt) | paired p | Welch p |",
-        "|---|---|---:|---:|---:|---:|---:|",
-    ]
+    env, ref_env = (next(iter(run.values())).environment for run in (first, ref_first))
+    intro = (f"Written by `benchmarks/section_equality.py`: `{candidate_dir.name}` (backend "
+             f"{env.get('backend')}, Keras {env.get('keras')}) against `{reference_dir.name}` (backend "
+             f"{ref_env.get('backend')}, Keras {ref_env.get('keras')}); the gated statistic (mean test "
+             "accuracy of the last 10 epochs) in %, paired over the seeds both trained.")
+    header = ("| model | seeds (candidate / reference / shared) | candidate mean ± sd | reference mean ± sd "
+              "| paired diff mean ± sd (pt) | paired p | Welch p |")
+    lines = ["# Two stacks, one distribution? The evidence for sharing a gate section", "", intro, "",
+             header, "|---|---|---:|---:|---:|---:|---:|"]
     for model, mine in candidate.items():
         theirs = reference[model]
         shared = sorted(set(mine) & set(theirs))
