@@ -25,6 +25,11 @@ settings.register_profile("fuzz", max_examples=10_000, database=None)
 settings.register_profile("fuzz-short", max_examples=2_000, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+# Tests never write the user's JAX compilation cache, not even from a module-scoped fixture that
+# trains before ``isolated_caches`` applies: off for the whole session (tests/test_compile_cache.py
+# turns it on in its own folders).
+os.environ["MNIST_MLP_COMPILE_CACHE"] = "0"
+
 # The user's real cache locations, read before any test changes the environment.
 REAL_CACHE = data.cache_path()
 REAL_KERAS_CACHE = data.keras_cache_path()
