@@ -1,5 +1,8 @@
 """golden/gates.json is a calibration, not a wish: each backend's section is checked against its
-own measurements and against the notebook's ~98 %; calibrate() is checked on crafted seeds."""
+own measurements and against the notebook's ~98 %; calibrate() is checked on crafted seeds; and
+every threshold is held just above, at and just below its edge (a model passes at ``ours >=
+min_test_accuracy``, ours the section's gated statistic; thresholds are rounded to 0.01 points, 4
+decimals, so one step below is a fail), with the golden section each backend is held to."""
 
 from __future__ import annotations
 
@@ -9,9 +12,10 @@ import math
 import statistics
 
 import pytest
+from conftest import make_result
 
 from mnist_mlp import golden, models
-from mnist_mlp.gates import CalibrationError
+from mnist_mlp.gates import CalibrationError, accuracy
 from mnist_mlp.gates.accuracy import calibrate, merge_gates, section
 from mnist_mlp.recipe import NOTEBOOK
 
@@ -310,3 +314,93 @@ def test_calibrate_refuses_runs_shorter_than_the_statistic(make_result):
     runs = {seed: {n: make_result(n, seed=seed, epochs=5) for n in models.names()} for seed in range(1, 6)}
     with pytest.raises(CalibrationError, match="at least 10 epochs"):
         calibrate(runs, env={"backend": "jax"})
+
+
+GATES = FILE
+STEP = 1e-4  # one unit of the 4th decimal: the resolution of golden/gates.json
+
+
+# -- accuracy gate ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("ours", "passed"), [(0.9801, True), (0.98, True), (0.9799, False),
+                                              (0.98 - 1e-12, False)])
+def test_gate_row_passes_at_and_above_the_threshold_only(ours, passed):
+    assert accuracy.AccuracyRow("arch1_relu", ours, 0.9838, 0.98).passed is passed
+
+
+def result(name: str, test_accuracy: float, backend: str):
+    """A result whose every epoch ends at ``test_accuracy``: the final accuracy and the mean of
+    any last epochs are that value, whichever statistic a section gates."""
+    made = make_result(name, test_accuracy=test_accuracy, backend=backend)
+    made = dataclasses.replace(made, draws="numpy-v1")  # as every run trains now
+    flat = tuple(dataclasses.replace(e, val_accuracy=test_accuracy) for e in made.epochs)
+    return dataclasses.replace(made, epochs=flat)
+
+
+# Binary fractions: their mean over seven models is exact, so "at the threshold" is exact too.
+CRAFTED = {"min_mean_test_accuracy": 0.984375,  # 63/64
+           "models": {name: {"min_test_accuracy": 0.96875} for name in models.names()}}  # 31/32
+
+
+@pytest.mark.parametrize(("offset", "passed"), [(STEP, True), (0.0, True), (-STEP, False)])
+def test_every_model_row_at_its_threshold(offset, passed):
+    results = {n: result(n, 0.96875 + offset, "tensorflow") for n in models.names()}
+    rows = accuracy.rows(results, CRAFTED)
+    assert [(row.model, row.passed) for row in rows if row.model != "mean(7)"] == \
+        [(n, passed) for n in models.names()]
+
+
+@pytest.mark.parametrize(("offset", "passed"), [(STEP, True), (0.0, True), (-STEP, False)])
+def test_mean_row_at_its_threshold(offset, passed):
+    results = {n: result(n, 0.984375 + offset, "tensorflow") for n in models.names()}
+    rows = {row.model: row for row in accuracy.rows(results, CRAFTED)}
+    assert rows["mean(7)"].ours == pytest.approx(0.984375 + offset, abs=1e-15)
+    assert rows["mean(7)"].threshold == 0.984375
+    assert rows["mean(7)"].passed is passed
+    assert all(rows[n].passed for n in models.names())
+
+
+def test_one_model_below_moves_the_mean_by_a_seventh():
+    results = {n: result(n, 0.984375, "tensorflow") for n in models.names()}
+    results["arch2_relu"] = result("arch2_relu", 0.984375 - 7 * STEP, "tensorflow")
+    rows = {row.model: row for row in accuracy.rows(results, CRAFTED)}
+    assert rows["mean(7)"].ours == pytest.approx(0.984375 - STEP, abs=1e-12)
+    assert not rows["mean(7)"].passed
+
+
+# Which golden section each backend's results (drawn the project's way, as every run now is) are
+# gated by: their stack's own when it was calibrated on such runs, else the default backend's
+# (jax, the main job's). TensorFlow's section predates the project's draws, so it judges older
+# TensorFlow results only.
+ACCURACY_SECTION = {"tensorflow": "jax", "jax": "jax", "torch": "jax", "a-future-backend": "jax"}
+
+
+def test_the_backend_sections_differ_so_routing_is_observable():
+    tf, jax = (GATES["backends"][b]["models"] for b in ("tensorflow", "jax"))
+    assert sum(tf[n]["min_test_accuracy"] != jax[n]["min_test_accuracy"] for n in tf) >= 6
+    assert GATES["default_backend"] == "jax"
+
+
+@pytest.mark.parametrize("backend", ACCURACY_SECTION)
+def test_gates_for_picks_the_backends_section(backend):
+    expected_section = ACCURACY_SECTION[backend]
+    if backend == "torch" and "torch" in GATES["backends"]:
+        expected_section = "torch"  # once PyTorch is calibrated, it gets its own section
+    assert accuracy.section(backend, "3.15.1", "numpy-v1") == GATES["backends"][expected_section]
+    if backend in GATES["backends"]:  # naming no draws: the stack's own section, whatever drew it
+        assert accuracy.section(backend) == GATES["backends"][backend]
+
+
+@pytest.mark.parametrize("backend", ACCURACY_SECTION)
+@pytest.mark.parametrize(("offset", "passed"), [(STEP, True), (0.0, True), (-STEP, False)])
+def test_results_are_gated_by_their_own_backends_thresholds(backend, offset, passed):
+    """Results recorded as trained on ``backend`` (no gates passed in): the run's backend chooses."""
+    section = GATES["backends"][ACCURACY_SECTION[backend]]
+    results = {n: result(n, round(section["models"][n]["min_test_accuracy"] + offset, 4), backend)
+               for n in models.names()}
+    rows = {row.model: row for row in accuracy.rows(results)}
+    for name in models.names():
+        assert rows[name].threshold == section["models"][name]["min_test_accuracy"], name
+        assert rows[name].passed is passed, name
+    assert rows["mean(7)"].threshold == section["min_mean_test_accuracy"]

@@ -1,10 +1,13 @@
 """The speed gate on crafted pytest-benchmark JSON (no timing here): the MFU verdicts and the CPU
-check of bench-check (MFU = step FLOPs / (median per step x peak), against golden minimums), and
-its plumbing: malformed files, the golden section each backend gets, the bench-calibrate command."""
+check of bench-check (MFU = step FLOPs / (median per step x peak), against golden minimums), each
+budget at its edge (a row passes at ``MFU >= its minimum`` and ``ours / notebook way <= its
+budget``), and the plumbing: malformed files, the golden section each backend gets, the
+bench-calibrate command."""
 
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -305,3 +308,115 @@ def test_cli_bench_calibrate_refuses_mixed_backends(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == cli.EXIT_USAGE and "one backend" in err and len(err.strip().splitlines()) == 1
     assert not target.exists()
+
+
+GOLDEN_BUDGETS = golden.load("benchmarks")
+
+
+# -- speed gate (MFU) ---------------------------------------------------------------------------
+# A step passes at ``mfu >= min_mfu`` and ``ours / notebook way <= its budget``; busy threads
+# beyond the CPU set are flagged. Binary-exact crafted numbers: 2**-3 of a 2**30 FLOP/s peak, so "at" is exact.
+
+EDGE_PEAK = 2.0**30
+EDGE_FLOPS = 2.0**20  # per step: at MFU 1/8 a step takes 2**20 / 2**27 s = 1/128 s
+
+
+def step_entry(kind: str, seconds_per_step: float, busy: int = 1, cpus=(0,), **extra) -> dict:
+    info = {"kind": kind, "model": "arch1_relu", "busy_threads": busy, "cpus": list(cpus), **extra}
+    if kind == "step":
+        info.update(flops=EDGE_FLOPS, peak_flops=EDGE_PEAK, floor_ms=1.0, steps_per_call=1)
+    return {"name": f"test_{kind}[arch1_relu]", "extra_info": info, "stats": {"median": seconds_per_step}}
+
+
+MFU_BUDGET = {"models": {"arch1_relu": {"min_mfu": 0.125, "budget_ours_vs_notebook": 0.5}}}
+
+
+def mfu_row(mfu: float, notebook_ratio: float = 0.25, busy: int = 1, cpus=(0,)):
+    step_s = EDGE_FLOPS / (mfu * EDGE_PEAK)
+    bench = {"benchmarks": [step_entry("step", step_s, busy, cpus),
+                            step_entry("notebook_way", step_s / notebook_ratio)]}
+    (row,) = speed.rows(bench, MFU_BUDGET)
+    return row
+
+
+@pytest.mark.parametrize(("mfu", "verdict"), [(0.125 * (1 + 2**-10), "PASS"), (0.125, "PASS"),
+                                              (0.125 * (1 - 2**-10), "FAIL")])
+def test_mfu_alone_at_its_minimum(mfu, verdict):
+    row = mfu_row(mfu)
+    assert row.mfu == pytest.approx(mfu, rel=1e-12)
+    assert row.vs_notebook == pytest.approx(0.25) and not row.too_many_threads
+    assert row.verdict == verdict
+
+
+@pytest.mark.parametrize(("ratio", "verdict"), [(0.5 * (1 - 2**-10), "PASS"), (0.5, "PASS"),
+                                                (0.5 * (1 + 2**-10), "FAIL")])
+def test_notebook_way_budget_alone_at_its_edge(ratio, verdict):
+    row = mfu_row(0.5, notebook_ratio=ratio)
+    assert row.mfu == pytest.approx(0.5) and row.verdict == verdict
+
+
+@pytest.mark.parametrize(("busy", "cpus", "flagged"), [(1, (0,), False), (2, (0,), True),
+                                                       (2, (0, 1), False), (3, (0, 1), True)])
+def test_busy_threads_beyond_the_cpu_count_are_flagged_not_failed(busy, cpus, flagged):
+    row = mfu_row(0.5, busy=busy, cpus=cpus)
+    assert row.too_many_threads is flagged and row.verdict == "PASS"
+
+
+# Per backend: which golden/benchmarks.json section bench-check holds a run to.
+SPEED_SECTION = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch",
+                 "a-future-backend": "tensorflow"}
+
+
+def golden_edge_run(section: dict, scale: float, backend: str) -> dict:
+    """Every step at ``scale`` x its minimum MFU, ours/notebook at half its budget, epoch passing."""
+    benchmarks = []
+    for model, entry in section["models"].items():
+        step_s = EDGE_FLOPS / (entry["min_mfu"] * scale * EDGE_PEAK)
+        info = {"kind": "step", "model": model, "backend": backend, "flops": EDGE_FLOPS,
+                "peak_flops": EDGE_PEAK, "floor_ms": 1.0, "busy_threads": 1, "cpus": [0]}
+        benchmarks.append({"name": f"test_step[{model}]", "extra_info": info,
+                           "stats": {"median": step_s}})
+        if "budget_ours_vs_notebook" in entry:
+            benchmarks.append({"name": f"test_notebook_way[{model}]",
+                               "extra_info": {"kind": "notebook_way", "model": model},
+                               "stats": {"median": step_s / (0.5 * entry["budget_ours_vs_notebook"])}})
+    epoch = section.get("epoch")
+    if epoch:
+        benchmarks.append({"name": "test_epoch", "stats": {"median": epoch["steps"] * EDGE_FLOPS / (
+            2 * epoch["min_mfu"] * EDGE_PEAK)}, "extra_info": {
+            "kind": "epoch", "model": epoch["model"], "steps": epoch["steps"], "flops": EDGE_FLOPS,
+            "peak_flops": EDGE_PEAK, "floor_ms": 1.0}})
+    return {"benchmarks": benchmarks}
+
+
+@pytest.mark.parametrize("backend", SPEED_SECTION)
+@pytest.mark.parametrize(("scale", "verdict"), [(1.001, "PASS"), (0.999, "FAIL")])
+def test_bench_check_uses_the_runs_backend_section(backend, scale, verdict, tmp_path, capsys):
+    section = GOLDEN_BUDGETS["backends"][SPEED_SECTION[backend]]
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(golden_edge_run(section, scale, backend)))
+    code = cli.main(["bench-check", str(path)])
+    out = capsys.readouterr().out
+    assert f"budgets calibrated on {section['calibration']['backend']}" in out
+    verdicts = {line.split()[0]: line.split()[-1] for line in out.splitlines()
+                if line.split() and line.split()[-1] in ("PASS", "FAIL", "MISSING")}
+    assert {m: v for m, v in verdicts.items() if not m.endswith("/epoch")} == \
+        {m: verdict for m in section["models"]}
+    assert code == (0 if verdict == "PASS" else cli.EXIT_GATE_FAILED)
+
+
+def test_speed_sections_differ_so_routing_is_observable():
+    minimums = {b: GOLDEN_BUDGETS["backends"][b]["models"]["arch1_relu"]["min_mfu"]
+                for b in ("tensorflow", "jax", "torch")}
+    assert len(set(minimums.values())) == 3
+    assert GOLDEN_BUDGETS["default_backend"] == "tensorflow"
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
+def test_golden_minimums_are_the_worst_calibration_run_over_the_margin(backend):
+    """Each minimum is recomputable from the file's own measurements: none was set by hand."""
+    section = GOLDEN_BUDGETS["backends"][backend]
+    for model, entry in section["models"].items():
+        worst = min(entry["measured"]["mfu"])
+        assert entry["min_mfu"] == math.floor(worst / section["margin"] * 1000) / 1000, model
+    assert section["margin"] <= 2.0  # docs/performance.md: the widest allowed
