@@ -1,5 +1,6 @@
-"""docs/results/power-demonstration.md is what benchmarks/power_demonstration.py renders from the
-kept runs (benchmarks/results/power-demonstration/) and today's golden/gates.json."""
+"""The measured pages of docs/results/ that come from kept runs are what their scripts render from
+them: power-demonstration.md (benchmarks/power_demonstration.py, with today's golden/gates.json)
+and section-equality.md (benchmarks/section_equality.py). Each kept run is its result.json only."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ KEPT = TREE / "benchmarks" / "results" / "power-demonstration"
 PAGE = TREE / "docs" / "results" / "power-demonstration.md"
 
 
-def demonstration():
-    spec = importlib.util.spec_from_file_location("power_demonstration",
-                                                  TREE / "benchmarks" / "power_demonstration.py")
+def script(name: str):
+    """A script of benchmarks/ as a module (its work runs under ``__main__`` only)."""
+    spec = importlib.util.spec_from_file_location(name, TREE / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def demonstration():
+    return script("power_demonstration")
 
 
 def test_page_is_what_the_kept_runs_render():
@@ -36,3 +41,12 @@ def test_a_missed_try_shows_on_the_page(tmp_path):
     page = demonstration().render(KEPT / "clean", planted, "arch1_relu", 4)
     assert "caught by the gate in 9/10" in page
     assert "| 1 | 101-104 | PASS (quiet) | PASS (missed) | identical | +0.000 |" in page
+
+
+EQUALITY = TREE / "benchmarks" / "results" / "section-equality"
+
+
+def test_section_equality_page_is_what_the_kept_runs_render():
+    page = script("section_equality").render(EQUALITY / "tf-v1", EQUALITY / "jax-v1")
+    assert page == (TREE / "docs" / "results" / "section-equality.md").read_text("utf-8")
+    assert "| arch1_relu | 5 / 11 / 5 | 98.016 ± 0.073 | 98.004 ± 0.065 | +0.001 ± 0.096 | 0.983 | 0.766 |" in page
