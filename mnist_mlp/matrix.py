@@ -98,14 +98,23 @@ def seed_runs(folder: Path) -> dict[int, dict[str, RunResult]]:
 
 
 def saved_configs(folder: Path) -> dict[str, dict]:
-    """Per model, the configuration as trained saved by its first run folder that has one."""
+    """Per model, the configuration as trained saved beside a finished result (the first run
+    folder that has one); a damaged file is named in the description's place."""
     from mnist_mlp import trained_config
+    from mnist_mlp.models import names
 
     found: dict[str, dict] = {}
     for path in run_folders(folder):
-        for model_dir in sorted(p for p in path.iterdir() if p.is_dir()):
-            if model_dir.name not in found and (config := trained_config.load_saved(model_dir)):
-                found[model_dir.name] = config
+        for model in names():
+            model_dir = path / model
+            if model in found or not (model_dir / "result.json").is_file():
+                continue
+            try:
+                config = trained_config.load_saved(model_dir)
+            except ResultError as exc:
+                config = {"unreadable": str(exc)}
+            if config is not None:
+                found[model] = config
     return found
 
 
@@ -132,7 +141,12 @@ def config_drift(env: EnvRun, reference: EnvRun) -> list[str]:
 
     lines = []
     for model, config in env.configs.items():
-        result = next(run[model] for run in env.seeds.values() if model in run)
+        result = next((run[model] for run in env.seeds.values() if model in run), None)
+        if result is None:
+            continue
+        if "unreadable" in config:
+            lines.append(f"{model}: {config['unreadable']}")
+            continue
         lines += [f"{model} (golden): {line}" for line in trained_config.run_drift(config, result)]
         if env.name != reference.name and model in reference.configs:
             lines += [f"{model}: {line}" for line in trained_config.diff(reference.configs[model], config)]

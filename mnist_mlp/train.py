@@ -211,7 +211,7 @@ def fit_epochs(model, dataset: Dataset, recipe: Recipe, first_epoch: int, callba
 def _discard(out: Path) -> None:
     """``--restart``: forget this model's checkpoints and finished files."""
     checkpoint.discard(out)
-    for name in ("result.json", "history.csv", "model.keras"):
+    for name in ("result.json", "history.csv", "model.keras", trained_config.SAVED):
         (out / name).unlink(missing_ok=True)
 
 

@@ -92,6 +92,10 @@ def new_draws_sections() -> list[str]:
     return [name for name, section in backends.items() if section.get("draws") == draws.SCHEME]
 
 
+def test_some_section_judges_the_new_draws():
+    assert new_draws_sections() == ["jax"]
+
+
 def test_every_matrix_stack_is_judged_by_a_section_of_the_new_draws():
     from mnist_mlp import draws
     from mnist_mlp.gates import accuracy

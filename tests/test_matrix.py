@@ -239,3 +239,17 @@ def test_a_changed_default_is_named_against_the_reference_and_golden(tmp_path):
 def test_runs_saved_before_descriptions_show_no_drift(two_envs):
     table = matrix.build_matrix(two_envs, None, lambda r: None)
     assert table.drift == {"py313-tf221": [], "py310-tf215": []}
+
+
+def test_a_stray_or_damaged_description_is_named_never_a_crash(tmp_path):
+    """A description without its result (an interrupted retrain) is ignored; a damaged one is a
+    line of the drift, not an error."""
+    from mnist_mlp import trained_config
+
+    env = write_env(tmp_path, "py313-tf221")
+    (env / "seed-0" / "arch1_bn").mkdir()
+    (env / "seed-0" / "arch1_bn" / trained_config.SAVED).write_text('{"fit": {"epochs": 20}}')
+    (env / "seed-0" / "softmax" / trained_config.SAVED).write_text("{not json")
+    table = matrix.build_matrix([matrix.load_env_run(env)], None, lambda r: None)
+    (line,) = table.drift["py313-tf221"]
+    assert line.startswith("softmax: ") and "malformed trained_config.json" in line
