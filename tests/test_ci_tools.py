@@ -115,3 +115,21 @@ def test_installer_is_tox_s_uv_when_there_is_one_else_pip(monkeypatch, tmp_path)
     assert install.install_command(["six"]) == [str(uv), "pip", "install", "--python", sys.executable, "six"]
     monkeypatch.setenv("TOX_WORK_DIR", str(tmp_path / "nowhere"))
     assert install.install_command(["six"]) == [sys.executable, "-m", "pip", "install", "six"]
+
+
+def test_ci_run_ends_naming_the_envs_that_did_not_run_and_keeps_tox_s_status(tmp_path):
+    """.ci/run's last line names the envs tox skipped for a missing Python; tox's exit status is
+    the run's (stand-ins for pip and tox; no pyenv on this PATH)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "pip").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "tox").write_text("#!/bin/sh\necho '  py310-tf215: SKIP (0.01 seconds)'\n"
+                                 "echo '  jax: OK (393.40 seconds)'\necho '  py313-tf221: SKIP (0.02 seconds)'\n"
+                                 "exit 1\n")
+    for tool in ("pip", "tox"):
+        (bin_dir / tool).chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{Path(sys.executable).parent}:/usr/bin:/bin", "MNIST_MLP_CI_NEED_GIB": "0"}
+    proc = subprocess.run(["bash", str(CI / "run")], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "ci: envs that did not run (no interpreter): py310-tf215 py313-tf221"
