@@ -50,3 +50,9 @@ def test_section_equality_page_is_what_the_kept_runs_render():
     page = script("section_equality").render(EQUALITY / "tf-v1", EQUALITY / "jax-v1")
     assert page == (TREE / "docs" / "results" / "section-equality.md").read_text("utf-8")
     assert "| arch1_relu | 5 / 11 / 5 | 98.016 ± 0.073 | 98.004 ± 0.065 | +0.001 ± 0.096 | 0.983 | 0.766 |" in page
+
+
+def test_keras_2_section_equality_page_is_what_the_kept_runs_render():
+    page = script("section_equality").render(EQUALITY / "k2-v1", EQUALITY / "jax-v1")
+    assert page == (TREE / "docs" / "results" / "section-equality-keras2.md").read_text("utf-8")
+    assert "(backend tensorflow, Keras 2.15.0)" in page
