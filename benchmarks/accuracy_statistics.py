@@ -18,7 +18,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from mnist_mlp.files import write_text
+from mnist_mlp.files import write_or_print
 from mnist_mlp.matrix import seed_runs
 
 CANDIDATES = (1, 3, 5, 10)  # K: the mean of the last K epochs (1: the final epoch)
@@ -90,11 +90,7 @@ def main(argv=None) -> int:
     parser.add_argument("--defects", type=Path, help="folder of <defect>/seed-S/ runs")
     parser.add_argument("--write", type=Path, help="write the Markdown here (else print it)")
     args = parser.parse_args(argv)
-    text = render(args.clean, args.defects)
-    if args.write:
-        write_text(args.write, text)
-    else:
-        print(text, end="")
+    write_or_print(render(args.clean, args.defects), args.write)
     return 0
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from scipy import stats
 
 from mnist_mlp import compare
-from mnist_mlp.files import write_text
+from mnist_mlp.files import write_or_print
 from mnist_mlp.gates import accuracy
 from mnist_mlp.matrix import seed_runs
 
@@ -109,11 +109,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds-per-try", type=int, default=4)
     parser.add_argument("--write", type=Path, help="write the Markdown here (else print it)")
     args = parser.parse_args(argv)
-    text = render(args.clean, args.defect, args.model, args.seeds_per_try)
-    if args.write:
-        write_text(args.write, text)
-    else:
-        print(text, end="")
+    write_or_print(render(args.clean, args.defect, args.model, args.seeds_per_try), args.write)
     return 0
 
 

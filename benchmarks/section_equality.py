@@ -19,7 +19,7 @@ from pathlib import Path
 
 from scipy import stats
 
-from mnist_mlp.files import write_text
+from mnist_mlp.files import write_or_print
 from mnist_mlp.gates.accuracy import STATISTIC, gated_value
 from mnist_mlp.matrix import seed_runs
 
@@ -66,11 +66,7 @@ def main(argv=None) -> int:
     parser.add_argument("reference", type=Path, help="seed-S/ runs of the stack whose section would judge it")
     parser.add_argument("--write", type=Path, help="write the Markdown here (else print it)")
     args = parser.parse_args(argv)
-    text = render(args.candidate, args.reference)
-    if args.write:
-        write_text(args.write, text)
-    else:
-        print(text, end="")
+    write_or_print(render(args.candidate, args.reference), args.write)
     return 0
 
 

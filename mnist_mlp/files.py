@@ -80,3 +80,11 @@ def write_text(target: str | os.PathLike, text: str) -> None:
 
 def write_json(target: str | os.PathLike, data: Any) -> None:
     write_text(target, json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n")
+
+
+def write_or_print(text: str, target: str | os.PathLike | None) -> None:
+    """A measurement script's output: written atomically to ``target`` (its --write), else printed."""
+    if target:
+        write_text(target, text)
+    else:
+        print(text, end="")
