@@ -47,7 +47,8 @@ class EnvRun:
     name: str
     seeds: dict[int, dict[str, RunResult]]
     steps: dict[str, StepTimes]
-    configs: dict[str, dict] = dataclasses.field(default_factory=dict)  # model -> as trained
+    # model -> (its configuration as trained, or None when damaged; the golden drift lines)
+    configs: dict[str, tuple[dict | None, list[str]]] = dataclasses.field(default_factory=dict)
 
     @property
     def environment(self) -> dict:
@@ -91,30 +92,25 @@ def run_folders(folder: Path) -> list[Path]:
     return [path for _, path in seed_dirs] or [Path(folder)]
 
 
-def seed_runs(folder: Path) -> dict[int, dict[str, RunResult]]:
-    """``seed -> run`` of a folder of ``seed-S/`` run folders, or of one run folder."""
-    runs = [load_run(path) for path in run_folders(folder)]
+def _by_seed(runs: list[dict[str, RunResult]]) -> dict[int, dict[str, RunResult]]:
     return {next(iter(run.values())).seed: run for run in runs}
 
 
-def saved_configs(folder: Path) -> dict[str, dict]:
-    """Per model, the configuration as trained saved beside a finished result (the first run
-    folder that has one); a damaged file is named in the description's place."""
-    from mnist_mlp import trained_config
-    from mnist_mlp.models import names
+def seed_runs(folder: Path) -> dict[int, dict[str, RunResult]]:
+    """``seed -> run`` of a folder of ``seed-S/`` run folders, or of one run folder."""
+    return _by_seed([load_run(path) for path in run_folders(folder)])
 
-    found: dict[str, dict] = {}
-    for path in run_folders(folder):
-        for model in names():
-            model_dir = path / model
-            if model in found or not (model_dir / "result.json").is_file():
-                continue
-            try:
-                config = trained_config.load_saved(model_dir)
-            except ResultError as exc:
-                config = {"unreadable": str(exc)}
-            if config is not None:
-                found[model] = config
+
+def saved_configs(folders: list[Path], runs: list[dict[str, RunResult]]) -> dict[str, tuple]:
+    """Per model, ``trained_config.saved_drift`` of the first run folder that saved a description
+    beside its finished result."""
+    from mnist_mlp import trained_config
+
+    found: dict[str, tuple] = {}
+    for path, run in zip(folders, runs):
+        for model, result in run.items():
+            if model not in found and (saved := trained_config.saved_drift(path / model, result)):
+                found[model] = saved
     return found
 
 
@@ -130,8 +126,10 @@ def load_env_run(folder: str | Path) -> EnvRun:
     if not folder.is_dir():
         raise MatrixError(f"{folder}: no such run folder; pass folders written by 'tox -m matrix'")
     bench = folder / BENCHMARKS_FILE
-    return EnvRun(folder.name, seed_runs(folder), load_steps(bench) if bench.is_file() else {},
-                  saved_configs(folder))
+    folders = run_folders(folder)
+    runs = [load_run(path) for path in folders]
+    return EnvRun(folder.name, _by_seed(runs), load_steps(bench) if bench.is_file() else {},
+                  saved_configs(folders, runs))
 
 
 def config_drift(env: EnvRun, reference: EnvRun) -> list[str]:
@@ -140,16 +138,14 @@ def config_drift(env: EnvRun, reference: EnvRun) -> list[str]:
     from mnist_mlp import trained_config
 
     lines = []
-    for model, config in env.configs.items():
-        result = next((run[model] for run in env.seeds.values() if model in run), None)
-        if result is None:
+    for model, (config, golden_lines) in env.configs.items():
+        if config is None:  # a damaged file: its one line
+            lines += [f"{model}: {line}" for line in golden_lines]
             continue
-        if "unreadable" in config:
-            lines.append(f"{model}: {config['unreadable']}")
-            continue
-        lines += [f"{model} (golden): {line}" for line in trained_config.run_drift(config, result)]
-        if env.name != reference.name and model in reference.configs:
-            lines += [f"{model}: {line}" for line in trained_config.diff(reference.configs[model], config)]
+        lines += [f"{model} (golden): {line}" for line in golden_lines]
+        theirs = reference.configs.get(model, (None, []))[0]
+        if env.name != reference.name and theirs is not None:
+            lines += [f"{model}: {line}" for line in trained_config.diff(theirs, config)]
     return lines
 
 

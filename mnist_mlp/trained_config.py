@@ -343,6 +343,19 @@ def load_saved(model_dir) -> dict | None:
     return read_json(path, SAVED) if path.is_file() else None
 
 
+def saved_drift(model_dir, result) -> tuple[dict | None, list[str]] | None:
+    """The description saved beside ``result`` in ``model_dir`` and its departures from the golden
+    one; a damaged file: ``(None, [its one line])``, an extra never fatal to a report; nothing
+    saved (trained before descriptions were): None."""
+    from mnist_mlp.results import ResultError
+
+    try:
+        description = load_saved(model_dir)
+    except ResultError as exc:
+        return None, [str(exc)]
+    return None if description is None else (description, run_drift(description, result))
+
+
 def run_drift(description: dict, result) -> list[str]:
     """``golden_drift`` of a saved description against the fit its run's recipe and data mean
     (``result``: the model's RunResult)."""

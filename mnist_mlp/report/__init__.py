@@ -40,16 +40,8 @@ def config_drift(run_dir: Path, results) -> dict[str, list[str]]:
     """Per model that saved its configuration as trained, where it departs from the golden one."""
     from mnist_mlp import trained_config
 
-    drift = {}
-    for name, result in results.items():
-        try:
-            config = trained_config.load_saved(run_dir / name)
-        except ResultError as exc:  # an extra beside the result: named, never fatal to the report
-            drift[name] = [str(exc)]
-            continue
-        if config is not None:
-            drift[name] = trained_config.run_drift(config, result)
-    return drift
+    saved = {name: trained_config.saved_drift(run_dir / name, result) for name, result in results.items()}
+    return {name: found[1] for name, found in saved.items() if found is not None}
 
 
 def build_report(run_dir: str | Path, gates: dict | None = None) -> Path:
