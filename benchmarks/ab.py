@@ -10,9 +10,11 @@ bench-compare`` on the two collected runs (exit 1 on a significant slowdown >= -
 core in turns (benchmarks/turns.py): a round of one build, a round of the other, the order
 alternating every round, so adjacent rounds are a fraction of a second apart and the machine's
 slow phases (seconds long on a shared VM) hit both alike; as ``asv continuous`` and ``pyperf``
-interleave, at a finer grain. Every process runs this tree's benchmark code against the
-``mnist_mlp`` its Python imports, from a scratch folder so this tree is not on its path; the
-base's ``mnist_mlp`` location is checked. The rounds of every pair go, in order, into the
+interleave, at a finer grain. Every process runs this tree's benchmark code and instruments
+(benchmarks/instruments/: core pinning, FLOP count, peak, the compiled step) against the
+``mnist_mlp`` its Python imports, from a scratch folder so this tree is not on its path: one
+ruler, only the library differs. Both are checked: the base's ``mnist_mlp`` location before the
+run, and after it that every benchmark of both builds recorded this tree's instruments. The rounds of every pair go, in order, into the
 ``stats.data`` of each build's merged JSON in --out (base.json, candidate.json), marked paired.
 ``--base-rev REV`` exports that git revision's ``mnist_mlp`` and ``golden`` (``git archive``) to
 --work and runs it with the candidate's Python (``PYTHONPATH``): the same installed packages on
@@ -42,20 +44,21 @@ from mnist_mlp.files import write_json
 TREE = Path(__file__).resolve().parent.parent
 # The configuration CI runs and benchmarks/ab_error_rates.py measures.
 DEFAULT_MODELS, DEFAULT_PAIRS, DEFAULT_BENCH_ROUNDS = ("arch1_relu", "arch2_relu"), 2, 60
-# What this tree's benchmark code needs from the mnist_mlp under test: exit 3 if it has no
-# mnist_mlp at all (a wrong --base-python), 4 if its mnist_mlp predates the A/B harness.
+# What this tree's benchmark code needs from the mnist_mlp under test (its instruments are this
+# tree's, benchmarks/instruments/): exit 3 if it has no mnist_mlp at all (a wrong --base-python),
+# 4 if its mnist_mlp predates the seeded draws the benchmarks build models with.
 HARNESS_PROBE = """import sys
 try:
     import mnist_mlp
 except ImportError:
     sys.exit(3)
 try:
-    import mnist_mlp.cpus, mnist_mlp.roofline
-    from mnist_mlp.compat import compiled_train_step
+    import mnist_mlp.draws, mnist_mlp.models, mnist_mlp.recipe, mnist_mlp.train
 except ImportError:
     sys.exit(4)
 print(mnist_mlp.__file__)
 """
+INSTRUMENTS = TREE / "benchmarks" / "instruments"
 
 
 def env_pairs(items: list[str]) -> dict[str, str]:
@@ -188,6 +191,18 @@ def merge(runs: list[dict]) -> dict:
     return merged
 
 
+def ruler_error(runs: dict[str, list[dict]]) -> str | None:
+    """Why the two builds were not measured with one ruler (this tree's instruments), or None."""
+    for side, side_runs in runs.items():
+        for run in side_runs:
+            for entry in run["benchmarks"]:
+                used = entry["extra_info"].get("instruments")
+                if used is None or Path(used).resolve() != INSTRUMENTS.resolve():
+                    return (f"the {side} build's {entry['name']} was timed with the instruments "
+                            f"in {used}, not this tree's {INSTRUMENTS}: one ruler for both builds")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     base = parser.add_mutually_exclusive_group(required=True)
@@ -227,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
                            text=True, env={**os.environ, **base_env}, check=False)
     if probe.returncode == 4:
         print(f"ab: the base ({args.base_rev or base_python}) predates the A/B harness "
-              "(no mnist_mlp.cpus, roofline or compat.compiled_train_step): nothing to compare")
+              "(no mnist_mlp.draws): nothing to compare")
         return 0
     if probe.returncode != 0:
         print(f"ab.py: error: {base_python} cannot import mnist_mlp (exit {probe.returncode}); "
@@ -245,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
             runs[side].append(run)
         print(f"ab: pair {index + 1}/{args.pairs} done ({time.perf_counter() - started:.0f}s)",
               flush=True)
+    if error := ruler_error(runs):
+        print(f"ab.py: error: {error}", file=sys.stderr)
+        return 2
     for side, side_runs in runs.items():
         write_json(args.out / f"{side}.json", merge(side_runs))
         where = side_runs[0]["benchmarks"][0]["extra_info"].get("mnist_mlp")

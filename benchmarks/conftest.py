@@ -4,17 +4,17 @@ collects this folder: pyproject's ``testpaths`` is ``tests``).
 Why it looks like this:
 
 * The backend defaults to TensorFlow (``KERAS_BACKEND`` overrides; ``tox -m bench`` runs the
-  suite once per backend: bench-jax, bench-tensorflow, bench-torch). It is set before ``mnist_mlp.compat`` imports
-  Keras, which is also why nothing here imports TensorFlow first.
+  suite once per backend: bench-jax, bench-tensorflow, bench-torch). It is set before
+  ``mnist_mlp.compat`` imports Keras, which is also why nothing here imports TensorFlow first.
 * The same hardware on every side: at import, before any runtime starts its pools, the process
   pins itself to ``MNIST_MLP_BENCH_CPUS`` (default: one core, the first usable;
-  ``mnist_mlp.cpus``), OpenBLAS/OpenMP are sized to the set, and so are TensorFlow's and torch's
+  ``instruments.cpus``), OpenBLAS/OpenMP are sized to the set, and so are TensorFlow's and torch's
   pools. XLA (JAX) has no supported thread setting; it sizes its pool from the affinity. Every
   benchmark records ``cpus`` and ``busy_threads`` (threads that burned CPU in its timed loop), and
   asserts the latter is no larger than the former.
-* ``--benchmark-compare-fail`` on a fresh clone (no saved run yet) is a usage error in
-  pytest-benchmark (exit 4), while ``--benchmark-compare`` alone only warns. ``pytest_configure``
-  below drops the comparison when the storage holds no run for this machine.
+* The instruments (``benchmarks/instruments/``) are this tree's, whatever ``mnist_mlp`` is under
+  test: pyproject's ``pythonpath`` puts this folder first, and every benchmark records where both
+  were imported from (``extra_info``: ``mnist_mlp``, ``instruments``).
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ from pathlib import Path
 
 import pytest
 import turns
-
-from mnist_mlp import cpus as cpu_set
+from instruments import cpus as cpu_set
 
 try:
     CPUS = cpu_set.pin(cpu_set.from_env())
@@ -39,8 +38,11 @@ if "numpy" in sys.modules:  # too late for the env vars: numpy's BLAS pool alrea
 os.environ.update(cpu_set.blas_env(len(CPUS)))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+import instruments
+from instruments import roofline
+
 import mnist_mlp
-from mnist_mlp import data, roofline
+from mnist_mlp import data
 from mnist_mlp.compat import backend_name, versions
 from mnist_mlp.recipe import NOTEBOOK
 from mnist_mlp.train import Dataset
@@ -48,34 +50,14 @@ from mnist_mlp.train import Dataset
 POOLS = {**cpu_set.size_pools(backend_name(), len(CPUS)), "blas": len(CPUS)}
 
 
-def pytest_configure(config):
-    """Skip ``--benchmark-compare[-fail]`` (with a warning) while there is nothing to compare to."""
-    if not config.getoption("benchmark_compare_fail", None):
-        return
-    if config.getoption("benchmark_compare") is not True:
-        return  # a named run: the user asked for it, so pytest-benchmark's own error stands
-    storage = config.getoption("benchmark_storage")
-    if "://" in storage and not storage.startswith("file://"):
-        return  # elasticsearch: leave it to pytest-benchmark
-    from pytest_benchmark.utils import get_machine_id
-
-    folder = Path(storage.removeprefix("file://")) / get_machine_id()
-    if not any(folder.glob("[0-9][0-9][0-9][0-9]_*.json")):
-        config.option.benchmark_compare = []
-        config.option.benchmark_compare_fail = None
-        config.issue_config_time_warning(
-            pytest.PytestWarning(f"no saved benchmark run in {folder}: nothing to compare with; "
-                                 "this run (with --benchmark-autosave) becomes the baseline"),
-            stacklevel=2,
-        )
-
-
 @pytest.fixture(scope="session")
 def environment() -> dict:
-    """What every benchmark records in ``extra_info``: software, machine, CPU set and pools."""
+    """What every benchmark records in ``extra_info``: software, machine, CPU set and pools, and
+    where the library under test and the instruments measuring it were imported from."""
     return {**versions(), "threads": POOLS, "cpus": list(CPUS),
             "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "auto"),
-            "mnist_mlp": str(Path(mnist_mlp.__file__).parent)}
+            "mnist_mlp": str(Path(mnist_mlp.__file__).parent),
+            "instruments": str(Path(instruments.__file__).parent)}
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 import os
 
-from mnist_mlp import roofline
+from instruments import roofline
+
 from mnist_mlp.compat import keras
 from mnist_mlp.preprocess import INPUT_DIM
 

@@ -4,10 +4,10 @@ Per model (grouped so in pytest-benchmark's table, and run one model at a time s
 the machine's load hits all of a model's numbers alike):
 
 * ``step``: optimizer steps on a fixed batch of 128 real MNIST samples through the compiled
-  train function that ``model.fit`` calls (``compat.compiled_train_step``). One call runs the
+  train function that ``model.fit`` calls (``instruments.train_step``). One call runs the
   recipe's ``steps_per_execution`` steps; ``extra_info`` has the time per step (``step_ms``) and
   the step against its floor: ``floor_ms`` (the step's matrix FLOPs at the measured peak plus
-  Adam's traffic at the measured bandwidth, ``mnist_mlp.roofline``), ``mfu`` and ``gflops``.
+  Adam's traffic at the measured bandwidth, ``instruments.roofline``), ``mfu`` and ``gflops``.
 * ``blas_reference``: every matrix product of the step in numpy (float32, batch 128), timed: what
   numpy's BLAS makes of the arithmetic. A secondary reference, not the floor.
 * ``notebook_way``: the same step through ``model.train_on_batch``, the notebook-era API (on
@@ -33,9 +33,11 @@ import os
 import injected
 import pytest
 import turns
+from instruments import cpus, roofline
+from instruments.train_step import compiled_train_step
 
-from mnist_mlp import cpus, draws, models, roofline
-from mnist_mlp.compat import KERAS_3, compiled_train_step
+from mnist_mlp import draws, models
+from mnist_mlp.compat import KERAS_3
 from mnist_mlp.recipe import NOTEBOOK
 from mnist_mlp.train import compile_model
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from conftest import REAL_CACHE, REAL_KERAS_CACHE, snapshot
+from cache_watch import REAL_CACHE, REAL_KERAS_CACHE, snapshot
 
 from mnist_mlp import data
 

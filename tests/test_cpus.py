@@ -1,4 +1,4 @@
-"""CPU-set parsing, pinning and busy-thread counting for the benchmarks (mnist_mlp.cpus)."""
+"""CPU-set parsing, pinning and busy-thread counting for the benchmarks (benchmarks/instruments/cpus.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import threading
 import time
 
 import pytest
-
-from mnist_mlp import cpus
+from instruments import cpus
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cli_run import run_cli
-from conftest import make_result
+from fake_runs import make_result
 from keras_callbacks import StopAfterEpoch
 
 from mnist_mlp import checkpoint, cli, data, files, lock, pool

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from cli_run import run_cli
-from conftest import make_result, write_run
+from fake_runs import make_result, write_run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -12,7 +12,7 @@ import math
 import statistics
 
 import pytest
-from conftest import make_result
+from fake_runs import make_result
 
 from mnist_mlp import golden, models
 from mnist_mlp.gates import CalibrationError, accuracy

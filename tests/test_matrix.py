@@ -8,7 +8,7 @@ import json
 import math
 
 import pytest
-from conftest import make_result, write_run
+from fake_runs import make_result, write_run
 from scipy.stats import t as student_t
 
 from mnist_mlp import cli, golden, matrix

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import make_result
+from fake_runs import make_result
 
 from mnist_mlp import results
 from mnist_mlp.preprocess import INPUT_DIM, NUM_CLASSES, flatten, one_hot, preprocess, scale

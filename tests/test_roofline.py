@@ -1,5 +1,5 @@
 """The physical floor of a training step: FLOPs from the widths, every product in the BLAS
-reference, Adam's memory traffic, and the arithmetic of floor and MFU (mnist_mlp.roofline)."""
+reference, Adam's memory traffic, and the arithmetic of floor and MFU (instruments.roofline)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import collections
 
 import numpy as np
 import pytest
+from instruments import roofline
 
-from mnist_mlp import golden, models, roofline
+from mnist_mlp import golden, models
 
 # Hand counts, 2 FLOPs per multiply-add, batch 128:
 # arch1 784-600-100-10: forward + dW 2 x (470400 + 60000 + 1000) = 1062800 MACs per sample-row,

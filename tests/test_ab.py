@@ -1,5 +1,6 @@
-"""benchmarks/ab.py's turn-taking: two builds' processes on one core, one timed round each in
-turn, who goes first alternating every round, so adjacent rounds of the two builds pair up."""
+"""benchmarks/ab.py: two builds' processes on one core, one timed round each in turn, who goes
+first alternating every round, so adjacent rounds of the two builds pair up; and one ruler, this
+tree's instruments, for both builds."""
 
 from __future__ import annotations
 
@@ -71,3 +72,25 @@ def test_a_worker_that_dies_leaves_the_other_its_turns(ab, tmp_path):
     ab.take_turns(team)
     assert finish(team) == [5, 0]
     assert log.read_text().split() == ["A0", "B0", "B1", "B2"]
+
+
+def run_with_instruments(where: str | None) -> dict:
+    """A benchmark run as pytest-benchmark saves it, timed with the instruments in ``where``."""
+    info = {} if where is None else {"instruments": where}
+    return {"benchmarks": [{"name": "test_step[arch1_relu]", "extra_info": info}]}
+
+
+def test_both_builds_timed_with_this_trees_instruments_is_one_ruler(ab):
+    here = str(BENCHMARKS / "instruments")
+    runs = {"base": [run_with_instruments(here)] * 2, "candidate": [run_with_instruments(here)]}
+    assert ab.ruler_error(runs) is None
+
+
+@pytest.mark.parametrize("where", ["/old/checkout/mnist_mlp", None])
+def test_a_build_timed_with_other_instruments_is_refused(ab, where):
+    here = str(BENCHMARKS / "instruments")
+    runs = {"base": [run_with_instruments(here), run_with_instruments(where)],
+            "candidate": [run_with_instruments(here)]}
+    error = ab.ruler_error(runs)
+    assert error.startswith(f"the base build's test_step[arch1_relu] was timed with the "
+                            f"instruments in {where}, not this tree's ")

@@ -1,4 +1,4 @@
-"""The benchmarks' access to Keras internals (mnist_mlp.compat's benchmark block): it must keep
+"""The benchmarks' access to Keras internals (benchmarks/instruments/train_step.py): it must keep
 working on every backend, and fail here, loudly, the day a Keras release moves what it uses."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import importlib.util
 
 import numpy as np
 import pytest
+from instruments import train_step
 
 from mnist_mlp import compat, models
 from mnist_mlp.recipe import NOTEBOOK
@@ -15,7 +16,7 @@ from mnist_mlp.train import compile_model
 
 # backend -> (trainer module, class, the methods the benchmark block calls on a model)
 TRAINERS = {
-    "jax": ("keras.src.backend.jax.trainer", "JAXTrainer", compat.JAX_PRIVATE_API),
+    "jax": ("keras.src.backend.jax.trainer", "JAXTrainer", train_step.JAX_PRIVATE_API),
     "tensorflow": ("keras.src.backend.tensorflow.trainer", "TensorFlowTrainer",
                    ("make_train_function",)),
     "torch": ("keras.src.backend.torch.trainer", "TorchTrainer", ("make_train_function",)),
@@ -31,11 +32,11 @@ def test_each_backend_trainer_still_has_what_the_benchmarks_call(backend):
     trainer = getattr(importlib.import_module(module), cls)
     missing = [m for m in methods if not callable(getattr(trainer, m, None))]
     assert not missing, f"Keras {compat.keras.__version__} moved {missing} of {cls}: " \
-        "update compat.compiled_train_step"
+        "update instruments.train_step.compiled_train_step"
 
 
 def test_the_jax_state_is_the_four_parts_fit_threads_through_train_function():
-    assert compat.JAX_STATE_PARTS == ("trainable_variables", "non_trainable_variables",
+    assert train_step.JAX_STATE_PARTS == ("trainable_variables", "non_trainable_variables",
                                       "optimizer_variables", "metrics_variables")
 
 
@@ -45,7 +46,7 @@ def test_compiled_train_step_trains_and_syncs_on_this_backend():
     x = rng.random((16, 784), dtype=np.float32)
     y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 16)]
     before = compat.to_numpy(model.trainable_weights[0]).copy()
-    call, steps, sync = compat.compiled_train_step(model, x, y)
+    call, steps, sync = train_step.compiled_train_step(model, x, y)
     expected_steps = 1 if compat.backend_name() == "torch" else NOTEBOOK.steps_per_execution
     assert steps == expected_steps
     result = call()
