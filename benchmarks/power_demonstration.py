@@ -83,7 +83,7 @@ def render(clean_dir: Path, defect_dir: Path, model: str, k: int) -> str:
         "# Power demonstration: a planted ~0.3-point defect against the multi-seed verdict",
         (f"Written by `benchmarks/power_demonstration.py` from `{clean_dir.name}` and "
          f"`{defect_dir.name}` ({model}; Keras {env.get('keras')}, backend {env.get('backend')}, "
-         f"draws {first.draws}, {env.get('cpu', 'cpu ?')}); the gate is golden/gates.json's "
+         f"draws {first.draws}, {env.get('cpu', 'cpu ?')}); the gate is golden/measured/gates.json's "
          f"`{accuracy.stack_section(clean[seeds[0]])}` section ({accuracy.describe_statistic(gates)}), "
          "whose calibration seeds are not among these."),
         (f"The defect's cost over all {len(seeds)} seeds (defect - clean, paired): gated statistic "

@@ -166,7 +166,7 @@ def _add_model_commands(sub) -> None:
 def _add_gate_commands(sub) -> None:
     """verify, report, calibrate, compare, matrix: the accuracy verdicts and reports."""
 
-    p = sub.add_parser("verify", help="gate a run folder's accuracies (or several seeds' mean) against golden/gates.json")
+    p = sub.add_parser("verify", help="gate a run folder's accuracies (or several seeds' mean) against golden/measured/gates.json")
     p.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR",
                    help="one run folder, or several of different seeds (e.g. OUT/seed-*)")
     p.set_defaults(func=cmd_verify)
@@ -180,12 +180,12 @@ def _add_gate_commands(sub) -> None:
     # Default (None): mnist_mlp.gates.accuracy.ALPHA, read when the command runs.
     p.add_argument("--alpha", type=positive_float,
                    help="false-alarm rate per gated model (default 0.001)")
-    p.add_argument("--write", type=Path, default=Path("golden/gates.json"))
+    p.add_argument("--write", type=Path, default=Path("golden/measured/gates.json"))
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("compare", help="paired accuracy comparison of two builds over the same seeds")
     p.add_argument("base", help="the base build's run folder (seed-S/ folders), or 'golden': the "
-                   "calibration seeds kept in golden/gates.json for the candidate's stack")
+                   "calibration seeds kept in golden/measured/gates.json for the candidate's stack")
     p.add_argument("candidate", type=Path, help="the candidate build's run folder")
     # Defaults (None) are mnist_mlp.compare's ALPHA and MARGIN, read when the command runs.
     p.add_argument("--alpha", type=positive_float, help="false-alarm rate per model (default 0.01)")
@@ -203,7 +203,7 @@ def _add_gate_commands(sub) -> None:
 def _add_bench_commands(sub) -> None:
     """bench-check, bench-calibrate, bench-compare: the speed gate and the A/B."""
 
-    p = sub.add_parser("bench-check", help="gate pytest-benchmark JSON against golden/benchmarks.json")
+    p = sub.add_parser("bench-check", help="gate pytest-benchmark JSON against golden/measured/benchmarks.json")
     p.add_argument("bench_json", type=Path, metavar="BENCH_JSON")
     p.set_defaults(func=cmd_bench_check)
 
@@ -213,7 +213,7 @@ def _add_bench_commands(sub) -> None:
     p.add_argument("--margin", type=positive_float,
                    help="minimum MFU = worst run's MFU / margin (default 2.0)")
     p.add_argument("--provisional", help="why these budgets are not final (kept in the file)")
-    p.add_argument("--write", type=Path, default=Path("golden/benchmarks.json"))
+    p.add_argument("--write", type=Path, default=Path("golden/measured/benchmarks.json"))
     p.set_defaults(func=cmd_bench_calibrate)
 
     p = sub.add_parser("bench-compare", help="A/B: is CANDIDATE significantly slower than BASE?")

@@ -22,7 +22,7 @@ def cmd_data(args) -> int:
     for name in ("x_train", "y_train", "x_test", "y_test"):
         array = getattr(mnist, name)
         print(f"{name + ':':<8} {array.dtype} {array.shape}")
-    print(f"verified against golden/mnist.json in {time.perf_counter() - started:.1f}s")
+    print(f"verified against golden/notebook/mnist.json in {time.perf_counter() - started:.1f}s")
     return 0
 
 
@@ -38,7 +38,7 @@ def cmd_models(args) -> int:
             f"{name:<18} {spec.layer_summary:<36} {counts['total']:>9,} {counts['trainable']:>9,} "
             f"{counts['non_trainable']:>9,}  {spec.section}"
         )
-    print("\n(counts from golden/architectures.json, i.e. the notebook; the tests prove the built models match)")
+    print("\n(counts from golden/notebook/architectures.json, i.e. the notebook; the tests prove the built models match)")
     return 0
 
 
@@ -216,7 +216,7 @@ def cmd_compare(args) -> int:
         section = accuracy.section_of(next(iter(first_run.values())))
         base = compare.golden_values(candidate, section)
         stack = section.get("calibrated_on", {})
-        print(f"base: the calibration seeds in golden/gates.json, trained on Keras {stack.get('keras')} "
+        print(f"base: the calibration seeds in golden/measured/gates.json, trained on Keras {stack.get('keras')} "
               f"with {stack.get('backend')} {stack.get(stack.get('backend'), '')}".rstrip())
     else:
         base = compare.run_values(Path(args.base))

@@ -168,7 +168,7 @@ def golden_values(candidate: Mapping[str, PerSeed], section: Mapping) -> dict[st
     from mnist_mlp.gates.accuracy import STATISTIC
 
     if section.get("statistic") != STATISTIC["statistic"] or section.get("draws") != draws.SCHEME:
-        raise CompareError("the golden/gates.json section for this stack was calibrated on another "
+        raise CompareError("the golden/measured/gates.json section for this stack was calibrated on another "
                            "statistic or draws; recalibrate it ('mnist-mlp calibrate') or compare "
                            "two run folders")
     return {model: {int(seed): value for seed, value in section["models"][model]["measured"].items()}

@@ -1,7 +1,7 @@
 """MNIST, bit for bit, from whichever source this machine can reach.
 
 ``load_mnist()`` returns exactly what ``keras.datasets.mnist.load_data()`` returns, but tries the
-sources below in order and verifies every one against ``golden/mnist.json`` before trusting it:
+sources below in order and verifies every one against ``golden/notebook/mnist.json`` before trusting it:
 
 1. ``explicit``: the file or folder named by ``MNIST_MLP_DATA`` (or ``--data``): a Keras-format
    ``mnist.npz`` or a folder with the four IDX files (plain or ``.gz``). A bad explicit file is an
@@ -308,7 +308,7 @@ def _finish(arrays: dict[str, np.ndarray], source: str, path: Path | None, targe
             store_in_cache(arrays, target)
         except OSError as exc:
             log.warning("could not write the MNIST cache %s: %s", target, exc)
-    log.info("mnist loaded from %s (%s), verified against golden/mnist.json", source, path)
+    log.info("mnist loaded from %s (%s), verified against golden/notebook/mnist.json", source, path)
     return MNIST(**{n: arrays[n] for n in ARRAY_NAMES}, source=source, path=path, cache_path=target)
 
 

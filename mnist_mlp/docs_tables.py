@@ -1,5 +1,5 @@
 """Generated results for docs/: the accuracy gate's calibration tables, rendered from
-``golden/gates.json`` as Markdown (pure Python and json; no Keras).
+``golden/measured/gates.json`` as Markdown (pure Python and json; no Keras).
 
     python -m mnist_mlp.docs_tables            # rewrite docs/results/accuracy-gates.md
     python -m mnist_mlp.docs_tables --check    # exit 1 when the file is not what gates.json gives
@@ -132,9 +132,9 @@ def render_section(name: str, section: dict) -> list[str]:
 def render(gates: dict) -> str:
     """The Markdown page for a parsed gates.json."""
     lines = [
-        "# Accuracy gates: the calibration in golden/gates.json",
+        "# Accuracy gates: the calibration in golden/measured/gates.json",
         "",
-        ("Generated from `golden/gates.json` by `python -m mnist_mlp.docs_tables`; do not edit by "
+        ("Generated from `golden/measured/gates.json` by `python -m mnist_mlp.docs_tables`; do not edit by "
         "hand (`tests/test_docs.py` fails when the two disagree). What the columns mean: "
         "[../accuracy-gate.md](../accuracy-gate.md). Percentages are test accuracy; *min (gate)* "
         "is the threshold a gated run must reach; *detects drop* is the drop in a model's mean "
@@ -153,7 +153,7 @@ def render(gates: dict) -> str:
 
 def render_file(path: Path | None = None) -> str:
     """Render ``path`` (default: the golden gates.json)."""
-    path = path or golden.golden_dir() / "gates.json"
+    path = path or golden.path("gates")
     return render(json.loads(Path(path).read_text("utf-8")))
 
 

@@ -223,7 +223,7 @@ class Matrix:
 
 
 def golden_gate(result: RunResult) -> float | None:
-    """A result's threshold in golden/gates.json (its stack's section), if it has one."""
+    """A result's threshold in golden/measured/gates.json (its stack's section), if it has one."""
     from mnist_mlp.gates import accuracy
 
     entry = accuracy.section_of(result)["models"].get(result.model)

@@ -10,7 +10,7 @@ The rules:
   fresh interpreter that inherits none of the parent's imports or threads (so what the parent has
   imported does not matter), and is never replaced.
 - **Order.** Tasks are submitted by cost, highest first (the model's parameter count from
-  ``golden/architectures.json``; ties keep registry order, then seed order), so the longest
+  ``golden/notebook/architectures.json``; ties keep registry order, then seed order), so the longest
   models start first and the short ones fill the gaps at the end.
 - **Results.** A task is ``train.train_and_evaluate`` in the task's run folder with the task's
   seed: the same result, bit for bit, as that model trained alone with that seed on as many cores.

@@ -3,7 +3,7 @@ size of drop that bound detects, and whether two envs' accuracies differ beyond 
 (paired over shared seeds where a seed is the same run in both, else Welch's t).
 
 All of it is textbook normal theory through ``scipy.stats``; the assumption (the gated
-statistic over seeds is roughly normal) and its limits are stated in golden/gates.json.
+statistic over seeds is roughly normal) and its limits are stated in golden/measured/gates.json.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ TensorFlow and PyTorch give the same description.
 that takes the description at the first ``on_train_begin`` (``train_and_evaluate`` calls ``fit``
 once per epoch; later calls only advance ``fit.epochs`` to the epochs trained in all).
 
-golden/trained_config.json holds the notebook's description per Keras major;
+golden/notebook/trained_config.json holds the notebook's description per Keras major;
 ``python -m mnist_mlp.trained_config --write`` regenerates the current major's section.
 """
 
@@ -421,8 +421,8 @@ def factor(descriptions: dict[str, dict]) -> dict:
 
 
 def write(path=None) -> str:
-    """Regenerate the installed major's section of golden/trained_config.json; say what changed."""
-    target = path or golden.golden_dir() / f"{GOLDEN}.json"
+    """Regenerate the installed major's section of golden/notebook/trained_config.json; say what changed."""
+    target = path or golden.path(GOLDEN)
     data = json.loads(target.read_text("utf-8"))
     current = factor({name: capture(name) for name in models.names()})
     others = [m for m, entry in data.get("keras", {}).items() if m != major() and "same_as" not in entry]
@@ -435,7 +435,7 @@ def write(path=None) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true",
-                        help="regenerate this Keras major's section of golden/trained_config.json")
+                        help="regenerate this Keras major's section of golden/notebook/trained_config.json")
     args = parser.parse_args(argv)
     if args.write:
         print(write())

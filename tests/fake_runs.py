@@ -19,7 +19,7 @@ def make_result(
     """A plausible RunResult for ``name`` (the one fake result of the test suite): train loss
     falls to ``train_loss``, validation loss ends ``gap`` above it, validation accuracy first
     reaches 97.5 % at ``reach_epoch`` (None: never) and ends at ``test_accuracy`` when that is
-    above 97.5 %. Parameter counts are the notebook's (golden/architectures.json)."""
+    above 97.5 %. Parameter counts are the notebook's (golden/notebook/architectures.json)."""
     import numpy as np
 
     from mnist_mlp import golden

@@ -1,5 +1,5 @@
 """The accuracy gate (marker ``accuracy``): every model, the notebook's full recipe (20 epochs,
-batch 128, Adam), seed 0, on real MNIST, against golden/gates.json's thresholds for this backend.
+batch 128, Adam), seed 0, on real MNIST, against golden/measured/gates.json's thresholds for this backend.
 
 Minutes of training (docs/ci.md). A model that is known to miss its gate on some platform is
 declared in gates.json as ``"known_failure": "reason"`` and becomes an xfail, never an ``if``.

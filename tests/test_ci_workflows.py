@@ -88,7 +88,7 @@ def new_draws_sections() -> list[str]:
     results written before it drew them)."""
     from mnist_mlp import draws
 
-    backends = json.loads((ROOT / "golden" / "gates.json").read_text())["backends"]
+    backends = json.loads((ROOT / "golden" / "measured" / "gates.json").read_text())["backends"]
     return [name for name, section in backends.items() if section.get("draws") == draws.SCHEME]
 
 
@@ -107,7 +107,7 @@ def test_every_matrix_stack_is_judged_by_a_section_of_the_new_draws():
 
 @pytest.mark.parametrize("section", new_draws_sections())
 def test_matrix_seeds_see_a_drop_of_0_3_points_for_every_model(section):
-    gates = json.loads((ROOT / "golden" / "gates.json").read_text())["backends"][section]
+    gates = json.loads((ROOT / "golden" / "measured" / "gates.json").read_text())["backends"][section]
     seeds = matrix_default_seeds()
     assert len(seeds) == len(set(seeds))
     assert not set(seeds) & set(gates["calibration_seeds"]), "a calibration seed cannot judge its own gate"

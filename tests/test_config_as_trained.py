@@ -1,4 +1,4 @@
-"""The whole configuration as trained (mnist_mlp.trained_config), against golden/trained_config.json.
+"""The whole configuration as trained (mnist_mlp.trained_config), against golden/notebook/trained_config.json.
 
 The model with every layer kind trains one epoch on a 2,048-image slice through
 ``train_and_evaluate`` with a ``DescribeAtTrainBegin`` callback; the description it takes at fit
@@ -36,7 +36,7 @@ def expected_for_run(name: str, recipe: Recipe, train_images: int) -> dict:
 
 
 def explain(lines: list[str]) -> str:
-    return "the configuration as trained differs from golden/trained_config.json:\n  " + "\n  ".join(lines)
+    return "the configuration as trained differs from golden/notebook/trained_config.json:\n  " + "\n  ".join(lines)
 
 
 def described_after_compile(name: str) -> dict:
@@ -83,7 +83,7 @@ def test_later_fit_calls_only_advance_the_epochs(small_dataset, tmp_path):
 
 
 def test_the_golden_values_are_the_notebooks():
-    """Cross-checks against golden/recipe.json and the transcribed architectures."""
+    """Cross-checks against golden/notebook/recipe.json and the transcribed architectures."""
     recipe = golden.load("recipe")
     for name in models.names():
         want = expected(name)

@@ -1,5 +1,5 @@
 """The README is a user's page and docs/ holds the rest: the generated accuracy-gate page matches
-golden/gates.json, the README stays short with both commands and their cost near the top, its
+golden/measured/gates.json, the README stays short with both commands and their cost near the top, its
 layout names every module. Pure: no Keras, no MNIST."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from mnist_mlp import docs_tables
 
 TREE = Path(__file__).resolve().parent.parent
 README = (TREE / "README.md").read_text("utf-8")
-GATES = json.loads((TREE / "golden" / "gates.json").read_text("utf-8"))
+GATES = json.loads((TREE / "golden" / "measured" / "gates.json").read_text("utf-8"))
 DOCS = ("architecture", "accuracy-gate", "performance", "matrix", "robustness", "ci")
 
 

@@ -1,5 +1,5 @@
 """The project owns a seeded run's random draws: the same initial weights and batch order on every
-backend and Keras version (golden/draws.json holds their digests, checked in every env)."""
+backend and Keras version (golden/measured/draws.json holds their digests, checked in every env)."""
 
 from __future__ import annotations
 

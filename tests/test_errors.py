@@ -13,7 +13,6 @@ from mnist_mlp.errors import MnistMlpError
 # Not expected failures of a user's command, so deliberately outside the base:
 OUTSIDE = {
     "UnsupportedKerasError": "raised at import by an unusable Keras, before any command runs",
-    "CpuSetError": "the benchmarks' own pinning (pytest exits 2 on it), not a CLI command",
     "UndeclaredDrawError": "a layer the project itself declared wrongly: a bug, exit 3",
 }
 # Modules that import a backend-specific package at import time (not the CLI's concern here).

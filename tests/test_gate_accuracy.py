@@ -1,4 +1,4 @@
-"""golden/gates.json is a calibration, not a wish: each backend's section is checked against its
+"""golden/measured/gates.json is a calibration, not a wish: each backend's section is checked against its
 own measurements and against the notebook's ~98 %; calibrate() is checked on crafted seeds; and
 every threshold is held just above, at and just below its edge (a model passes at ``ours >=
 min_test_accuracy``, ours the section's gated statistic; thresholds are rounded to 0.01 points, 4
@@ -317,7 +317,7 @@ def test_calibrate_refuses_runs_shorter_than_the_statistic(make_result):
 
 
 GATES = FILE
-STEP = 1e-4  # one unit of the 4th decimal: the resolution of golden/gates.json
+STEP = 1e-4  # one unit of the 4th decimal: the resolution of golden/measured/gates.json
 
 
 # -- accuracy gate ------------------------------------------------------------------------------

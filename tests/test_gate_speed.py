@@ -95,7 +95,7 @@ def test_calibrate_sets_minimum_mfu_to_the_worst_run_over_the_margin():
 
 
 # ---------------------------------------------------------------------------------------------
-# The command: mnist-mlp bench-check BENCH_JSON, against the real golden/benchmarks.json
+# The command: mnist-mlp bench-check BENCH_JSON, against the real golden/measured/benchmarks.json
 
 
 def golden_run(scale: float, backend: str = "tensorflow") -> dict:
@@ -362,7 +362,7 @@ def test_busy_threads_beyond_the_cpu_count_are_flagged_not_failed(busy, cpus, fl
     assert row.too_many_threads is flagged and row.verdict == "PASS"
 
 
-# Per backend: which golden/benchmarks.json section bench-check holds a run to.
+# Per backend: which golden/measured/benchmarks.json section bench-check holds a run to.
 SPEED_SECTION = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch",
                  "a-future-backend": "tensorflow"}
 

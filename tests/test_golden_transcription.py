@@ -1,6 +1,6 @@
 """The hand-transcribed golden files against values copied independently from the notebook.
 
-golden/architectures.json and golden/seed_results.json are transcribed from the notebook
+golden/notebook/architectures.json and golden/notebook/seed_results.json are transcribed from the notebook
 transcript (each file's ``source``). The literals below were copied from that text again,
 separately (summary tables, the first and last epoch lines, the printed Test score and Test
 accuracy of each model), and the layer counts are checked against Keras's parameter arithmetic.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "notebook"
 
 NOTEBOOK_MODELS = [
     "arch1_relu",

@@ -1,5 +1,5 @@
 """The measured pages of docs/results/ that come from kept runs are what their scripts render from
-them: power-demonstration.md (benchmarks/power_demonstration.py, with today's golden/gates.json)
+them: power-demonstration.md (benchmarks/power_demonstration.py, with today's golden/measured/gates.json)
 and section-equality.md (benchmarks/section_equality.py). Each kept run is its result.json only."""
 
 from __future__ import annotations

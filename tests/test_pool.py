@@ -59,7 +59,7 @@ class DieAfterEpoch(keras.callbacks.Callback):
 
 
 def test_tasks_run_longest_first_by_parameter_count(tmp_path):
-    # golden/architectures.json totals: arch3_bn_dropout 896,310 > arch3_relu 890,710 >
+    # golden/notebook/architectures.json totals: arch3_bn_dropout 896,310 > arch3_relu 890,710 >
     # arch2_bn_dropout 553,885 > arch2_relu 550,385 > arch1_bn = arch1_bn_dropout 534,910 (tie:
     # registry order) > arch1_relu 532,110 > softmax 7,850.
     tasks = pool.schedule(["softmax", "arch1_relu", "arch1_bn", "arch1_bn_dropout", "arch2_relu",

@@ -1,4 +1,4 @@
-"""The recipe as Keras really ran it, against the notebook's values in golden/recipe.json.
+"""The recipe as Keras really ran it, against the notebook's values in golden/notebook/recipe.json.
 
 Not the recorded recipe: the optimizer and loss Keras holds after ``compile_model``, the
 BatchNormalization layers of the built models, and what ``fit`` inside ``train_and_evaluate`` did
@@ -24,7 +24,7 @@ BN_MODELS = [name for name in models.names() if "_bn" in name]
 
 def test_golden_recipe_is_the_notebooks_literal_values():
     """Typed from the notebook (batch_size = 128, nb_epoch = 20, 'adam', 'categorical_crossentropy')
-    and Keras's documented defaults, so an edit of golden/recipe.json is caught here."""
+    and Keras's documented defaults, so an edit of golden/notebook/recipe.json is caught here."""
     assert RECIPE["fit"] == {"batch_size": 128, "epochs": 20, "shuffle": True,
                              "validation_data": "test set"}
     assert RECIPE["loss"] == "categorical_crossentropy"

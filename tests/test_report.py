@@ -120,7 +120,7 @@ def save_configs(run_dir):
 
 
 def test_report_names_each_configuration_difference_from_golden(built):
-    assert "against golden/trained_config.json: 1 difference." in built["md"]
+    assert "against golden/notebook/trained_config.json: 1 difference." in built["md"]
     assert "- arch1_bn_dropout: optimizer.epsilon: expected 1e-07, got 0.001" in built["md"]
     assert "softmax:" not in built["md"].split("## Configuration as trained")[1].split("##")[0]
 

@@ -1,5 +1,5 @@
 """The two gates behind one protocol: ``accuracy`` (a run's test accuracies against
-golden/gates.json) and ``speed`` (benchmark step times against golden/benchmarks.json).
+golden/measured/gates.json) and ``speed`` (benchmark step times against golden/measured/benchmarks.json).
 
 Each gate module has the same parts: a frozen row type (``.model``, ``.passed``, ``.verdict``),
 ``section(backend)`` (its golden file's section, via ``golden.backend_section``), ``rows(...)``

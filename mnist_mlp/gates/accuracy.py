@@ -1,6 +1,6 @@
-"""The accuracy gate: a run's test accuracies against ``golden/gates.json`` and the notebook.
+"""The accuracy gate: a run's test accuracies against ``golden/measured/gates.json`` and the notebook.
 
-``golden/gates.json`` holds, per Keras backend and major, a minimum per model and a minimum mean
+``golden/measured/gates.json`` holds, per Keras backend and major, a minimum per model and a minimum mean
 over the notebook's seven, calibrated from measured seeds (``calibrate``), never from hope. A
 stack never calibrated uses its backend's section, else the ``default_backend`` one.
 

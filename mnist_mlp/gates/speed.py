@@ -1,4 +1,4 @@
-"""The speed gate: pytest-benchmark's ``--benchmark-json`` output against golden/benchmarks.json.
+"""The speed gate: pytest-benchmark's ``--benchmark-json`` output against golden/measured/benchmarks.json.
 
 Milliseconds do not travel between machines; the fraction of the machine's measured peak that a
 training step uses (MFU: the step's FLOPs per second over the best large float32 GEMM rate of
@@ -45,7 +45,7 @@ def backend_of(bench: dict) -> str:
 
 
 def section(backend: str) -> dict:
-    """golden/benchmarks.json's budgets for ``backend``, else the file's default backend's."""
+    """golden/measured/benchmarks.json's budgets for ``backend``, else the file's default backend's."""
     return golden.backend_section(golden.load("benchmarks"), backend)
 
 
@@ -170,7 +170,7 @@ MARGIN = 2.0  # minimum MFU = the worst calibration run's MFU / MARGIN (docs/per
 
 
 def calibrate(runs: list[dict], margin: float, about: dict) -> dict:
-    """One backend's section of golden/benchmarks.json from several runs' JSON: each minimum MFU
+    """One backend's section of golden/measured/benchmarks.json from several runs' JSON: each minimum MFU
     is the worst measured MFU / ``margin``, rounded down to 0.001; ours/notebook budgets are the
     worst ratio x ``margin``, rounded up to 0.1. ``about`` (machine, versions, cpus, why this
     margin, whether provisional) is copied in as it is."""

@@ -22,12 +22,12 @@ from mnist_mlp.results import ResultError, RunResult, load_run
 
 
 def load_gates(results: dict[str, RunResult]) -> dict:
-    """golden/gates.json's section for the run's stack, or a one-line ResultError naming the fix."""
+    """golden/measured/gates.json's section for the run's stack, or a one-line ResultError naming the fix."""
     try:
         return accuracy.section_of(next(iter(results.values())))
     except FileNotFoundError:
         raise ResultError(
-            "golden/gates.json not found; create it with 'mnist-mlp calibrate RUN_DIR...'"
+            "golden/measured/gates.json not found; create it with 'mnist-mlp calibrate RUN_DIR...'"
         ) from None
 
 
@@ -48,7 +48,7 @@ def build_report(run_dir: str | Path, gates: dict | None = None) -> Path:
     """(Re)build figures, report.md and report.html of ``run_dir`` from its saved results alone.
 
     Models missing from the run are listed, not fatal; a folder with no result at all raises
-    ResultError. ``gates`` defaults to golden/gates.json's section for the run's backend.
+    ResultError. ``gates`` defaults to golden/measured/gates.json's section for the run's backend.
     Returns the report.html path.
     """
     from mnist_mlp.report import plots

@@ -85,7 +85,7 @@ def _gate_blocks(rows, statistic: str) -> list[Block]:
     return [
         Heading(2, "Accuracy gate"),
         Paragraph(
-            f"The gate judges {statistic} against the minimum in golden/gates.json; the final test "
+            f"The gate judges {statistic} against the minimum in golden/measured/gates.json; the final test "
             "accuracy stands beside the notebook's published Test accuracy (the same table "
             "'mnist-mlp verify' prints)."
         ),
@@ -153,13 +153,13 @@ def _per_model_blocks(results: Results, drawn: Drawn) -> list[Block]:
 
 
 def _config_blocks(drift: Mapping[str, list[str]]) -> list[Block]:
-    """Where each model's configuration as trained departs from golden/trained_config.json."""
+    """Where each model's configuration as trained departs from golden/notebook/trained_config.json."""
     if not drift:
         return []
     lines = tuple(f"{name}: {line}" for name, found in drift.items() for line in found)
     return [Heading(2, "Configuration as trained"),
             Paragraph("Every field Keras reports for the model, optimizer, compile, Keras settings "
-                      "and fit, against golden/trained_config.json: "
+                      "and fit, against golden/notebook/trained_config.json: "
                       + (f"{len(lines)} difference{'s' if len(lines) > 1 else ''}." if lines else
                          f"identical for {', '.join(drift)}.")),
             *([BulletList(lines)] if lines else [])]

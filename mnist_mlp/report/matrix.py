@@ -70,7 +70,7 @@ def config_blocks(matrix: Matrix) -> list[Block]:
         Heading(2, "Configuration as trained"),
         Paragraph("Every field of the model, optimizer, compile, Keras settings and fit that Keras "
                   "reports (mnist_mlp/trained_config.py) and that differs from the reference env's "
-                  f"({matrix.reference}) or from golden/trained_config.json ('(golden)'): a changed "
+                  f"({matrix.reference}) or from golden/notebook/trained_config.json ('(golden)'): a changed "
                   "default is named here even when the accuracy does not move."),
         Table(("env", "difference"), tuple(rows)),
     ]
@@ -94,7 +94,7 @@ def document(matrix: Matrix, figures: dict[str, Path], now: datetime) -> list[Bl
         Table(("env", *STACK_FIELDS), stack_rows),
         Heading(2, "Accuracy and speed"),
         Paragraph("Cell: test accuracy in % as mean ± sd over seeds (n seeds) and the gate verdict "
-                  "(every seed at or above its backend's threshold in golden/gates.json); median "
+                  "(every seed at or above its backend's threshold in golden/measured/gates.json); median "
                   "training step and MFU where the env ran the benchmarks; in brackets the delta "
                   f"against {matrix.reference}: accuracy by Welch's t-test over seeds, step time "
                   "as a ratio of medians with a Mann-Whitney U test over timed rounds. "

@@ -69,7 +69,7 @@ CLAIMS = (
         "test images. The threshold is a judgement, not a measurement: a smaller spread is small "
         "next to the several points every one of these MLPs gains over a linear softmax "
         "classifier, and of the order that changing only the random seed moves one model "
-        "(golden/gates.json lists measured seeds).",
+        "(golden/measured/gates.json lists measured seeds).",
     ),
 )
 WEIGHT_PLOT_NOTE = (
@@ -204,7 +204,7 @@ NOTEBOOK_RECIPE = Recipe(seed=None, steps_per_execution=1)  # the notebook's fit
 
 
 def notebook_results() -> dict[str, RunResult]:
-    """The notebook's published run (golden/seed_results.json) as RunResults, so every check
+    """The notebook's published run (golden/notebook/seed_results.json) as RunResults, so every check
     and the loss figure's dashed curve read it through the same code as our runs."""
     architectures = golden.load("architectures")["models"]
     return {
@@ -219,7 +219,7 @@ def notebook_results() -> dict[str, RunResult]:
             test_loss=entry["test_score"],
             test_accuracy=entry["test_accuracy"],
             step_ms=entry["median_us_per_sample"] * NOTEBOOK_RECIPE.batch_size / 1000,
-            environment={"source": "the notebook's published run (golden/seed_results.json)"},
+            environment={"source": "the notebook's published run (golden/notebook/seed_results.json)"},
         )
         for name, entry in golden.load("seed_results")["models"].items()
     }
