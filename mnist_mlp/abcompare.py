@@ -12,6 +12,9 @@ ratio to the base is at least ``1 + threshold`` and a one-sided test says its ti
   drift cancels within each pair.
 * Otherwise (any two runs): the Hodges-Lehmann ratio (median of all pairwise log ratios) and a
   Mann-Whitney U test.
+
+scipy is imported inside the functions that use it: at module level it would cost every CLI
+command a second of start-up.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from scipy import stats
 
 from mnist_mlp import benchjson
 from mnist_mlp.benchjson import BenchJSONError
@@ -91,6 +93,7 @@ def comparison(key: tuple[str, str], base: np.ndarray, candidate: np.ndarray, ra
 
 def compare_one(key: tuple[str, str], base: np.ndarray, candidate: np.ndarray,
                 threshold: float = THRESHOLD, alpha: float = ALPHA) -> Comparison:
+    from scipy import stats
     ratio = hl_ratio(base, candidate)
     if len(base) > 1 and len(candidate) > 1:
         ci = stats.bootstrap((base, candidate), lambda b, c: hl_ratio(b, c), vectorized=False,
@@ -108,6 +111,7 @@ def compare_one(key: tuple[str, str], base: np.ndarray, candidate: np.ndarray,
 def compare_paired(key: tuple[str, str], base: np.ndarray, candidate: np.ndarray,
                    threshold: float = THRESHOLD, alpha: float = ALPHA) -> Comparison:
     """Round i of ``candidate`` against round i of ``base``: median ratio, signed-rank test."""
+    from scipy import stats
     logs = np.log(candidate) - np.log(base)
     ratio = float(np.exp(np.median(logs)))
     ci = stats.bootstrap((logs,), np.median, confidence_level=CONFIDENCE, n_resamples=RESAMPLES,

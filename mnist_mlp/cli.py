@@ -13,12 +13,19 @@ import argparse
 import contextlib
 import errno
 import logging
-import math
 import os
 import sys
 import traceback
 from pathlib import Path
 
+from mnist_mlp.arguments import (
+    MAX_SEED,
+    jobs_count,
+    model_name,
+    positive_float,
+    positive_int,
+    seed_value,
+)
 from mnist_mlp.commands import (
     cmd_bench_calibrate,
     cmd_bench_check,
@@ -37,58 +44,6 @@ from mnist_mlp.commands import (
 
 # The exit codes are the CLI's contract; they are declared beside MnistMlpError.
 from mnist_mlp.errors import EXIT_GATE_FAILED, EXIT_INTERNAL, EXIT_USAGE, MnistMlpError  # noqa: F401
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return value
-
-
-MAX_SEED = 2**32 - 1  # NumPy's and Keras's seeds are unsigned 32-bit
-
-
-def seed_value(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_SEED}, got {text}")
-    return value
-
-
-def jobs_count(text: str) -> int:
-    from mnist_mlp.pool import usable_cores
-
-    value, cores = positive_int(text), len(usable_cores())
-    if value > cores:
-        raise argparse.ArgumentTypeError(f"{value} is more than the {cores} usable cores; "
-                                         f"use at most --jobs {cores}")
-    return value
-
-
-def model_name(text: str) -> str:
-    from mnist_mlp.models import REGISTRY
-
-    if text not in REGISTRY:
-        raise argparse.ArgumentTypeError(f"unknown model {text!r}; valid names: {', '.join(REGISTRY)}")
-    return text
-
 
 # ---------------------------------------------------------------------------------------------
 # Commands
@@ -165,6 +120,8 @@ def _add_model_commands(sub) -> None:
 
 def _add_gate_commands(sub) -> None:
     """verify, report, calibrate, compare, matrix: the accuracy verdicts and reports."""
+    from mnist_mlp import compare
+    from mnist_mlp.gates import accuracy
 
     p = sub.add_parser("verify", help="gate a run folder's accuracies (or several seeds' mean) against golden/measured/gates.json")
     p.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR",
@@ -177,9 +134,8 @@ def _add_gate_commands(sub) -> None:
 
     p = sub.add_parser("calibrate", help="write gates.json from several seeds' reproduce runs")
     p.add_argument("run_dirs", nargs="+", type=Path)
-    # Default (None): mnist_mlp.gates.accuracy.ALPHA, read when the command runs.
-    p.add_argument("--alpha", type=positive_float,
-                   help="false-alarm rate per gated model (default 0.001)")
+    p.add_argument("--alpha", type=positive_float, default=accuracy.ALPHA,
+                   help="false-alarm rate per gated model (default %(default)s)")
     p.add_argument("--write", type=Path, default=Path("golden/measured/gates.json"))
     p.set_defaults(func=cmd_calibrate)
 
@@ -187,10 +143,11 @@ def _add_gate_commands(sub) -> None:
     p.add_argument("base", help="the base build's run folder (seed-S/ folders), or 'golden': the "
                    "calibration seeds kept in golden/measured/gates.json for the candidate's stack")
     p.add_argument("candidate", type=Path, help="the candidate build's run folder")
-    # Defaults (None) are mnist_mlp.compare's ALPHA and MARGIN, read when the command runs.
-    p.add_argument("--alpha", type=positive_float, help="false-alarm rate per model (default 0.01)")
-    p.add_argument("--margin", type=float,
-                   help="accuracy (0-1) the candidate may lose before it counts as worse (default 0)")
+    p.add_argument("--alpha", type=positive_float, default=compare.ALPHA,
+                   help="false-alarm rate per model (default %(default)s)")
+    p.add_argument("--margin", type=float, default=compare.MARGIN,
+                   help="accuracy (0-1) the candidate may lose before it counts as worse "
+                        "(default %(default)s)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("matrix", help="merge run folders of several envs into one report")
@@ -202,6 +159,8 @@ def _add_gate_commands(sub) -> None:
 
 def _add_bench_commands(sub) -> None:
     """bench-check, bench-calibrate, bench-compare: the speed gate and the A/B."""
+    from mnist_mlp import abcompare
+    from mnist_mlp.gates import speed
 
     p = sub.add_parser("bench-check", help="gate pytest-benchmark JSON against golden/measured/benchmarks.json")
     p.add_argument("bench_json", type=Path, metavar="BENCH_JSON")
@@ -209,9 +168,8 @@ def _add_bench_commands(sub) -> None:
 
     p = sub.add_parser("bench-calibrate", help="set one backend's MFU budgets from benchmark runs")
     p.add_argument("bench_json", nargs="+", type=Path, metavar="BENCH_JSON")
-    # Default (None): mnist_mlp.gates.speed.MARGIN, read when the command runs.
-    p.add_argument("--margin", type=positive_float,
-                   help="minimum MFU = worst run's MFU / margin (default 2.0)")
+    p.add_argument("--margin", type=positive_float, default=speed.MARGIN,
+                   help="minimum MFU = worst run's MFU / margin (default %(default)s)")
     p.add_argument("--provisional", help="why these budgets are not final (kept in the file)")
     p.add_argument("--write", type=Path, default=Path("golden/measured/benchmarks.json"))
     p.set_defaults(func=cmd_bench_calibrate)
@@ -219,12 +177,11 @@ def _add_bench_commands(sub) -> None:
     p = sub.add_parser("bench-compare", help="A/B: is CANDIDATE significantly slower than BASE?")
     p.add_argument("base", type=Path, metavar="BASE_JSON")
     p.add_argument("candidate", type=Path, metavar="CANDIDATE_JSON")
-    # Defaults (None) are mnist_mlp.abcompare's THRESHOLD and ALPHA, read when the command runs.
-    p.add_argument("--threshold", type=positive_float,
-                   help="smallest slowdown that fails, as a fraction (default 0.10)")
-    p.add_argument("--alpha", type=positive_float,
+    p.add_argument("--threshold", type=positive_float, default=abcompare.THRESHOLD,
+                   help="smallest slowdown that fails, as a fraction (default %(default)s)")
+    p.add_argument("--alpha", type=positive_float, default=abcompare.ALPHA,
                    help="significance level of the one-sided test: Wilcoxon signed-rank on "
-                        "benchmarks/ab.py's paired rounds, else Mann-Whitney U (default 0.05)")
+                        "benchmarks/ab.py's paired rounds, else Mann-Whitney U (default %(default)s)")
     p.set_defaults(func=cmd_bench_compare)
 
 

@@ -171,8 +171,7 @@ def cmd_bench_check(args) -> int:
 def cmd_bench_compare(args) -> int:
     from mnist_mlp import abcompare
 
-    threshold = abcompare.THRESHOLD if args.threshold is None else args.threshold
-    alpha = abcompare.ALPHA if args.alpha is None else args.alpha
+    threshold, alpha = args.threshold, args.alpha
     base, candidate = abcompare.load_pair(args.base, args.candidate)
     rows = abcompare.compare(base, candidate, threshold, alpha)
     print(f"candidate {args.candidate} / base {args.base}")
@@ -188,7 +187,7 @@ def cmd_bench_compare(args) -> int:
 def cmd_calibrate(args) -> int:
     from mnist_mlp.gates import accuracy
 
-    alpha = accuracy.ALPHA if args.alpha is None else args.alpha
+    alpha = args.alpha
     section, seeds = accuracy.calibrate_file(args.run_dirs, args.write, alpha)
     print(f"wrote the {section} gates of {args.write} from seeds {seeds}")
     return 0
@@ -220,8 +219,7 @@ def cmd_compare(args) -> int:
               f"with {stack.get('backend')} {stack.get(stack.get('backend'), '')}".rstrip())
     else:
         base = compare.run_values(Path(args.base))
-    alpha = compare.ALPHA if args.alpha is None else args.alpha
-    margin = compare.MARGIN if args.margin is None else args.margin
+    alpha, margin = args.alpha, args.margin
     rows = compare.paired_rows(base, candidate, alpha, margin)
     print(f"paired comparison: {accuracy.describe_statistic(accuracy.STATISTIC)}, candidate - base, "
           f"margin {margin * 100:.2f} pt, alpha {alpha}")
@@ -231,7 +229,7 @@ def cmd_compare(args) -> int:
 def cmd_bench_calibrate(args) -> int:
     from mnist_mlp.gates import speed
 
-    margin = speed.MARGIN if args.margin is None else args.margin
+    margin = args.margin
     backend = speed.calibrate_file(args.bench_json, args.write, margin, args.provisional)
     print(f"wrote the {backend} MFU budgets of {args.write} from {len(args.bench_json)} run(s)")
     return 0

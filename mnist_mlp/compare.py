@@ -8,6 +8,9 @@ any difference at all is a real change. Otherwise the mean difference gets a two
 ``1 - alpha`` t interval and a one-sided paired t-test of H0 "the candidate loses no more than
 ``margin``" (``mean d >= -margin``) against H1 "it loses more"; rejected at ``alpha``, the model
 is "worse" (a failed comparison, exit 1). A significant gain is "better"; else "same".
+
+scipy is imported inside the functions that use it: at module level it would cost every CLI
+command a second of start-up.
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ import dataclasses
 import math
 import statistics
 from collections.abc import Mapping
-
-from scipy import stats
 
 from mnist_mlp.errors import MnistMlpError
 from mnist_mlp.gates import FAIL, PASS, Column, number
@@ -58,6 +59,7 @@ class PairedRow:
     @property
     def interval(self) -> tuple[float, float] | None:
         """The two-sided ``1 - alpha`` confidence interval of the mean difference."""
+        from scipy import stats
         se = self._standard_error()
         if se is None:
             return None
@@ -67,6 +69,7 @@ class PairedRow:
     def _one_sided_p(self, shift: float, lower: bool) -> float | None:
         """p of a one-sided paired t-test of the mean difference against ``-shift``: its lower
         tail (a loss beyond ``shift``) or its upper tail (a gain)."""
+        from scipy import stats
         se = self._standard_error()
         if se is None:
             return None

@@ -4,6 +4,9 @@ size of drop that bound detects, and whether two envs' accuracies differ beyond 
 
 All of it is textbook normal theory through ``scipy.stats``; the assumption (the gated
 statistic over seeds is roughly normal) and its limits are stated in golden/measured/gates.json.
+
+scipy is imported inside the functions that use it: at module level it would cost every CLI
+command a second of start-up.
 """
 
 from __future__ import annotations
@@ -13,8 +16,6 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 
-from scipy import stats
-
 
 def prediction_lower_bound(calibration: Sequence[float], alpha: float, new_runs: int = 1) -> float:
     """The value the mean of ``new_runs`` fresh seeds falls below with probability ``alpha`` when
@@ -23,6 +24,7 @@ def prediction_lower_bound(calibration: Sequence[float], alpha: float, new_runs:
     That is the one-sided prediction bound for a future sample mean, so a gate at this bound has a
     false-alarm rate of ``alpha`` per model (exactly, if the seeds' accuracies are normal).
     """
+    from scipy import stats
     n = len(calibration)
     if n < 2:
         raise ValueError(f"a prediction bound needs at least 2 calibration values, got {n}")
@@ -36,6 +38,7 @@ def prediction_lower_bound(calibration: Sequence[float], alpha: float, new_runs:
 def detectable_drop(calibration: Sequence[float], bound: float, power: float, new_runs: int = 1) -> float:
     """The true drop in mean accuracy that the gate at ``bound`` catches with probability
     ``power``, judging ``new_runs`` seeds: ``(mean - bound) + z(power) * sd / sqrt(new_runs)``."""
+    from scipy import stats
     sd = statistics.stdev(calibration)
     return statistics.fmean(calibration) - bound + stats.norm.ppf(power) * sd / math.sqrt(new_runs)
 
@@ -71,6 +74,7 @@ def paired_difference(reference: Mapping[int, float], candidate: Mapping[int, fl
     Equal values on every shared seed are ``identical`` (the arithmetic did not change); fewer
     than two shared seeds give no p-value, never significant.
     """
+    from scipy import stats
     seeds = sorted(set(reference) & set(candidate))
     ref = [reference[s] for s in seeds]
     cand = [candidate[s] for s in seeds]
@@ -93,6 +97,7 @@ def welch_difference(reference: Sequence[float], candidate: Sequence[float], alp
     Fewer than two values on either side cannot estimate seed noise: no p-value, never
     significant. Two sides without any spread are significant exactly when their means differ.
     """
+    from scipy import stats
     ref_mean, cand_mean = statistics.fmean(reference), statistics.fmean(candidate)
     if len(reference) < 2 or len(candidate) < 2:
         return Difference(ref_mean, cand_mean, None, False, "needs >= 2 seeds per env")
