@@ -14,7 +14,8 @@ interleave, at a finer grain. Every process runs this tree's benchmark code and 
 (benchmarks/instruments/: core pinning, FLOP count, peak, the compiled step) against the
 ``mnist_mlp`` its Python imports, from a scratch folder so this tree is not on its path: one
 ruler, only the library differs. Both are checked: the base's ``mnist_mlp`` location before the
-run, and after it that every benchmark of both builds recorded this tree's instruments. The rounds of every pair go, in order, into the
+run, and after it that every benchmark of both builds recorded this tree's instruments. The rounds of
+every pair go, in order, into the
 ``stats.data`` of each build's merged JSON in --out (base.json, candidate.json), marked paired.
 ``--base-rev REV`` exports that git revision's ``mnist_mlp`` and ``golden`` (``git archive``) to
 --work and runs it with the candidate's Python (``PYTHONPATH``): the same installed packages on

@@ -58,7 +58,8 @@ def main() -> int:
     parser.add_argument("--backend", default="jax")
     parser.add_argument("--keep", type=Path, help="keep the run folders here (default: a temporary folder)")
     parser.add_argument("--reference", type=Path,
-                        help="an earlier single-core run folder of the same epochs and backend (skips that run)")
+                        help="an earlier single-core run folder of the same epochs and backend "
+                             "(skips that run)")
     args = parser.parse_args()
     if args.jobs < 2:
         parser.error("needs at least 2 usable cores (or --jobs 2 or more)")
@@ -79,7 +80,8 @@ def main() -> int:
     parallel_runs = sorted(p for p in root.glob(f"run-*-jobs{args.jobs}"))
     identical = all(outcomes(run) == reference for run in parallel_runs)
     ratio = statistics.fmean(seconds[args.jobs]) / statistics.fmean(seconds[1])
-    print(f"{args.backend}, {args.epochs} epochs, all {len(reference)} models, cores {sorted(os.sched_getaffinity(0))}")
+    print(f"{args.backend}, {args.epochs} epochs, all {len(reference)} models, "
+          f"cores {sorted(os.sched_getaffinity(0))}")
     print(f"--jobs {args.jobs}: {', '.join(f'{s:.1f}' for s in seconds[args.jobs])} s; "
           f"--jobs 1: {', '.join(f'{s:.1f}' for s in seconds[1])} s; ratio of means {ratio:.2f}")
     print(f"every --jobs {args.jobs} model identical to the single-core run: {identical}")

@@ -24,7 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-LABEL_NOISE = {"label_noise": 0.05, "label_noise_1pct": 0.01, "label_noise_07pct": 0.007}  # defect -> labels replaced
+# defect -> labels replaced
+LABEL_NOISE = {"label_noise": 0.05, "label_noise_1pct": 0.01, "label_noise_07pct": 0.007}
 DEFECT_MODELS = ("arch1_relu", "arch1_bn", "arch3_relu", "arch2_bn_dropout")
 
 

@@ -73,8 +73,10 @@ def render(clean_dir: Path, defect_dir: Path, model: str, k: int) -> str:
         quiet += clean_ok
         caught += not defect_ok
         compared += row.outcome == compare.WORSE
-        lines.append(f"| {number} | {group[0]}-{group[-1]} | {'PASS (quiet)' if clean_ok else 'FAIL (false alarm)'} "
-                     f"| {'PASS (missed)' if defect_ok else 'FAIL (caught)'} | {row.outcome} | {row.mean * 100:+.3f} |")
+        lines.append(f"| {number} | {group[0]}-{group[-1]} "
+                     f"| {'PASS (quiet)' if clean_ok else 'FAIL (false alarm)'} "
+                     f"| {'PASS (missed)' if defect_ok else 'FAIL (caught)'} | {row.outcome} "
+                     f"| {row.mean * 100:+.3f} |")
     single_quiet = sum(_gate_passes([clean[s]], model, gates) for s in seeds)
     single_caught = sum(not _gate_passes([planted[s]], model, gates) for s in seeds)
     env = first.environment

@@ -56,7 +56,8 @@ def render(candidate_dir: Path, reference_dir: Path) -> str:
             f"| {model} | {len(mine)} / {len(theirs)} / {len(shared)} "
             f"| {statistics.fmean(mine.values()):.3f} ± {statistics.stdev(mine.values()):.3f} "
             f"| {statistics.fmean(theirs.values()):.3f} ± {statistics.stdev(theirs.values()):.3f} "
-            f"| {statistics.fmean(diffs):+.3f} ± {statistics.stdev(diffs):.3f} | {paired:.3f} | {welch:.3f} |")
+            f"| {statistics.fmean(diffs):+.3f} ± {statistics.stdev(diffs):.3f} "
+            f"| {paired:.3f} | {welch:.3f} |")
     return "\n".join(lines) + "\n"
 
 

@@ -78,7 +78,8 @@ def _one(entry: Any, source: str) -> Benchmark | None:
     wrong = [key for key in INFO_TEXT if not isinstance(info.get(key, ""), str)]
     wrong += [key for key in ("mfu",) if info.get(key) is not None and not _number(info[key])]
     wrong += [key for key in ("busy_threads",) if key in info and not isinstance(info[key], int)]
-    if "cpus" in info and not (isinstance(info["cpus"], list) and all(isinstance(c, int) for c in info["cpus"])):
+    if "cpus" in info and not (isinstance(info["cpus"], list)
+                               and all(isinstance(c, int) for c in info["cpus"])):
         wrong.append("cpus")
     if wrong:
         raise BenchJSONError(f"{source}: {name} has malformed extra_info {', '.join(wrong)}")

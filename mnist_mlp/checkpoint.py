@@ -188,7 +188,9 @@ def _keep_previous(target: Path, previous: Path) -> None:
 
 
 def read(path: Path) -> Checkpoint:
-    """A verified checkpoint, or CheckpointError naming ``path`` and what is wrong with it."""
+    """A verified checkpoint, or CheckpointError naming ``path`` and what is wrong with it: an
+    intact digest proves the bytes are the ones written, not that they are a checkpoint, so the
+    payload is checked too (an npz of numeric arrays and a ``meta`` of the written form)."""
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
@@ -198,20 +200,66 @@ def read(path: Path) -> Checkpoint:
         raise CheckpointError(f"{path}: not an mnist_mlp checkpoint")
     if hashlib.sha256(payload).hexdigest().encode() != header[len(MAGIC):]:
         raise CheckpointError(f"{path}: damaged (SHA-256 does not match its header)")
-    with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
-        arrays = {name: npz[name] for name in npz.files}
-    meta = json.loads(arrays.pop("meta").tobytes())
+    try:
+        with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        meta = json.loads(arrays.pop("meta").tobytes())
+    except Exception as exc:  # noqa: BLE001 (whatever zipfile, numpy or json raise on crafted bytes)
+        raise CheckpointError(f"{path}: its payload is not a checkpoint's "
+                              f"({type(exc).__name__})") from None
+    if problem := _payload_problem(meta, arrays):
+        raise CheckpointError(f"{path}: its payload is not a checkpoint's ({problem})")
     return Checkpoint(
         epoch=meta["epoch"], identity=meta["identity"], rng=meta["rng"], arrays=arrays,
         history={int(k): v for k, v in meta["history"].items()},
     )
 
 
-def load_latest(folder: Path, say) -> Checkpoint | None:
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _payload_problem(meta, arrays: dict[str, np.ndarray]) -> str | None:
+    """What makes a decoded payload other than what ``encode`` writes, or None."""
+    if not isinstance(meta, dict) or not {"epoch", "identity", "rng", "history"} <= meta.keys():
+        return "meta lacks epoch, identity, rng or history"
+    if not (_is_int(meta["epoch"]) and meta["epoch"] >= 0):
+        return "epoch is not a whole number >= 0"
+    history = meta["history"]
+    if not (isinstance(meta["identity"], dict) and isinstance(history, dict)
+            and all(isinstance(k, str) and k.isdigit() and isinstance(v, dict)
+                    for k, v in history.items())):
+        return "identity or history has another form"
+    rng = meta["rng"]
+    numpy_rng = rng.get("numpy") if isinstance(rng, dict) else None
+    python_rng = rng.get("python") if isinstance(rng, dict) else None
+    if not (isinstance(numpy_rng, list) and len(numpy_rng) == 4 and numpy_rng[0] == "MT19937"
+            and _is_int(numpy_rng[1]) and 0 <= numpy_rng[1] <= 624 and numpy_rng[2] in (0, 1)
+            and isinstance(numpy_rng[3], (int, float))):
+        return "the numpy rng state has another form"
+    if not (isinstance(python_rng, list) and len(python_rng) == 3 and python_rng[0] == 3
+            and isinstance(python_rng[1], list) and len(python_rng[1]) == 625
+            and all(_is_int(x) and 0 <= x < 2**32 for x in python_rng[1])
+            and python_rng[1][-1] <= 624
+            and (python_rng[2] is None or isinstance(python_rng[2], float))):
+        return "the Python rng state has another form"
+    keys = arrays.get("rng/numpy")
+    if keys is None or keys.dtype != np.uint32 or keys.shape != (624,):
+        return "rng/numpy is not 624 uint32 words"
+    if "rng/torch" in arrays and arrays["rng/torch"].dtype != np.uint8:
+        return "rng/torch is not bytes"
+    for name, value in arrays.items():
+        if name.startswith(("model/", "optimizer/")) and value.dtype.kind not in "fiub":
+            return f"{name} is not numeric"
+    return None
+
+
+def load_latest(folder: Path, say, fits=None) -> Checkpoint | None:
     """The newest verified checkpoint in ``folder`` (latest, else previous), else None.
 
-    Each damaged file is reported through ``say`` in one line and left for the next write to
-    replace; a run whose checkpoints are all damaged starts over.
+    ``fits(checkpoint)`` (e.g. ``check_fits`` of the model) may raise CheckpointError: such a
+    checkpoint counts as damaged too. Each damaged file is reported through ``say`` in one line and
+    left for the next write to replace; a run whose checkpoints are all damaged starts over.
     """
     damaged = False
     for name in (LATEST, PREVIOUS):
@@ -219,7 +267,10 @@ def load_latest(folder: Path, say) -> Checkpoint | None:
         if not path.is_file():
             continue
         try:
-            return read(path)
+            saved = read(path)
+            if fits is not None:
+                fits(saved)
+            return saved
         except CheckpointError as exc:
             damaged = True
             say(f"checkpoint {exc}; trying the previous one" if name == LATEST
@@ -229,20 +280,39 @@ def load_latest(folder: Path, say) -> Checkpoint | None:
     return None
 
 
-def restore(model, saved: Checkpoint) -> None:
-    """Put the model's and its optimizer's variables back where the checkpoint left them (the
-    global RNGs follow in ``EpochCheckpoint.on_train_begin``)."""
+def _variable_groups(model) -> tuple[tuple[str, list], ...]:
     model.optimizer.build(model.trainable_variables)
-    for prefix, variables in (("model", _model_variables(model)),
-                              ("optimizer", _optimizer_variables(model.optimizer))):
+    return (("model", _model_variables(model)), ("optimizer", _optimizer_variables(model.optimizer)))
+
+
+def check_fits(model, saved: Checkpoint) -> None:
+    """CheckpointError unless ``saved`` holds one array of the right shape for every model and
+    optimizer variable, and PyTorch's rng state where the backend is PyTorch (checked before
+    anything is assigned: never partial weights)."""
+    if backend_name() == "torch":
+        import torch
+
+        torch_rng = saved.arrays.get("rng/torch")
+        if torch_rng is None or torch_rng.shape != tuple(torch.get_rng_state().shape):
+            raise CheckpointError("checkpoint has no PyTorch rng state of this PyTorch's size")
+    for prefix, variables in _variable_groups(model):
         count = sum(1 for k in saved.arrays if k.startswith(prefix + "/"))
         if count != len(variables):
             raise CheckpointError(f"checkpoint has {count} {prefix} variables, the model {len(variables)}")
         for i, variable in enumerate(variables):
-            value = saved.arrays[f"{prefix}/{i}"]
-            if tuple(value.shape) != tuple(variable.shape):
-                raise CheckpointError(f"checkpoint {prefix} variable {i} has shape {value.shape}")
-            variable.assign(value)
+            value = saved.arrays.get(f"{prefix}/{i}")
+            if value is None or tuple(value.shape) != tuple(variable.shape):
+                shape = "no array" if value is None else f"shape {value.shape}"
+                raise CheckpointError(f"checkpoint {prefix} variable {i} has {shape}")
+
+
+def restore(model, saved: Checkpoint) -> None:
+    """Put the model's and its optimizer's variables back where the checkpoint left them (the
+    global RNGs follow in ``EpochCheckpoint.on_train_begin``)."""
+    check_fits(model, saved)
+    for prefix, variables in _variable_groups(model):
+        for i, variable in enumerate(variables):
+            variable.assign(saved.arrays[f"{prefix}/{i}"])
 
 
 def discard(folder: Path) -> None:

@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="mnist-mlp", description="The notebook's MNIST MLPs: build, train, gate and report."
     )
-    parser.add_argument("--data", help="an mnist.npz or a folder of IDX files (else MNIST_MLP_DATA, caches, download)")
+    parser.add_argument("--data",
+                        help="an mnist.npz or a folder of IDX files (else MNIST_MLP_DATA, caches, download)")
     parser.add_argument(
         "--backend", choices=("jax", "tensorflow", "torch"),
         help="Keras 3 backend (else $KERAS_BACKEND, else the fastest installed: jax, tensorflow, torch)",
@@ -90,7 +91,8 @@ def _training_options(p: argparse.ArgumentParser, several_seeds: bool = False) -
                           help="train every model once per seed, into OUT/seed-S/ (one run "
                                "folder per seed, as calibrate takes them)")
     p.add_argument("--steps-per-execution", type=positive_int, default=NOTEBOOK.steps_per_execution,
-                   help=f"training steps per compiled call (speed only; default {NOTEBOOK.steps_per_execution})")
+                   help=f"training steps per compiled call (speed only; "
+                        f"default {NOTEBOOK.steps_per_execution})")
     p.add_argument("--out", type=Path, help="run folder (default runs/<timestamp>); reuse it to resume")
     p.add_argument("--restart", action="store_true",
                    help="discard the checkpoints and results in --out of the models trained, start over")
@@ -123,7 +125,8 @@ def _add_gate_commands(sub) -> None:
     from mnist_mlp import compare
     from mnist_mlp.gates import accuracy
 
-    p = sub.add_parser("verify", help="gate a run folder's accuracies (or several seeds' mean) against golden/measured/gates.json")
+    p = sub.add_parser("verify", help="gate a run folder's accuracies (or several seeds' mean) "
+                                      "against golden/measured/gates.json")
     p.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR",
                    help="one run folder, or several of different seeds (e.g. OUT/seed-*)")
     p.set_defaults(func=cmd_verify)
@@ -162,7 +165,8 @@ def _add_bench_commands(sub) -> None:
     from mnist_mlp import abcompare
     from mnist_mlp.gates import speed
 
-    p = sub.add_parser("bench-check", help="gate pytest-benchmark JSON against golden/measured/benchmarks.json")
+    p = sub.add_parser("bench-check",
+                       help="gate pytest-benchmark JSON against golden/measured/benchmarks.json")
     p.add_argument("bench_json", type=Path, metavar="BENCH_JSON")
     p.set_defaults(func=cmd_bench_check)
 

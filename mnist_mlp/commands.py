@@ -38,7 +38,8 @@ def cmd_models(args) -> int:
             f"{name:<18} {spec.layer_summary:<36} {counts['total']:>9,} {counts['trainable']:>9,} "
             f"{counts['non_trainable']:>9,}  {spec.section}"
         )
-    print("\n(counts from golden/notebook/architectures.json, i.e. the notebook; the tests prove the built models match)")
+    print("\n(counts from golden/notebook/architectures.json, i.e. the notebook; "
+          "the tests prove the built models match)")
     return 0
 
 
@@ -132,7 +133,8 @@ def cmd_verify(args) -> int:
     runs = [load_run(folder) for folder in args.run_dirs]
     seeds = [next(iter(run.values())).seed for run in runs]
     if len(set(seeds)) != len(seeds):
-        raise RunDirError(f"verify judges the mean of different seeds, got seeds {seeds}; pass one folder per seed")
+        raise RunDirError(f"verify judges the mean of different seeds, got seeds {seeds}; "
+                          "pass one folder per seed")
     return _verify_and_print(*runs)
 
 
@@ -215,7 +217,8 @@ def cmd_compare(args) -> int:
         section = accuracy.section_of(next(iter(first_run.values())))
         base = compare.golden_values(candidate, section)
         stack = section.get("calibrated_on", {})
-        print(f"base: the calibration seeds in golden/measured/gates.json, trained on Keras {stack.get('keras')} "
+        print("base: the calibration seeds in golden/measured/gates.json, "
+              f"trained on Keras {stack.get('keras')} "
               f"with {stack.get('backend')} {stack.get(stack.get('backend'), '')}".rstrip())
     else:
         base = compare.run_values(Path(args.base))

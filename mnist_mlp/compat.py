@@ -132,7 +132,8 @@ def missing_internals(model) -> list[str]:
 def layer_output_shape(layer) -> tuple:
     """A built layer's output shape as a plain tuple, e.g. ``(None, 600)``."""
     shape = layer.output.shape
-    return tuple(None if d is None else int(d) for d in (shape.as_list() if hasattr(shape, "as_list") else shape))
+    return tuple(None if d is None else int(d)
+                 for d in (shape.as_list() if hasattr(shape, "as_list") else shape))
 
 
 def versions() -> dict[str, str]:

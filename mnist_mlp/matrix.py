@@ -236,7 +236,8 @@ def build_matrix(envs: list[EnvRun], reference: str | None, gate_for) -> Matrix:
         raise MatrixError("no run folders given; pass one folder per env")
     names = [env.name for env in envs]
     if len(set(names)) != len(names):
-        raise MatrixError(f"two run folders share a name ({', '.join(names)}); an env's folder names its column")
+        raise MatrixError(f"two run folders share a name ({', '.join(names)}); "
+                          "an env's folder names its column")
     reference = reference or names[0]
     if reference not in names:
         raise MatrixError(f"--reference {reference} is not one of the envs: {', '.join(names)}")

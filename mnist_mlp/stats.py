@@ -91,7 +91,8 @@ def paired_difference(reference: Mapping[int, float], candidate: Mapping[int, fl
     return Difference(ref_mean, cand_mean, p_value, p_value < alpha, PAIRED)
 
 
-def welch_difference(reference: Sequence[float], candidate: Sequence[float], alpha: float = 0.05) -> Difference:
+def welch_difference(reference: Sequence[float], candidate: Sequence[float],
+                     alpha: float = 0.05) -> Difference:
     """Welch's two-sample t-test (unequal variances) of candidate vs reference, two-sided.
 
     Fewer than two values on either side cannot estimate seed noise: no p-value, never

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import io
 import math
 import statistics
@@ -135,7 +136,8 @@ def train_and_evaluate(
     if recipe.seed is not None:
         seed_everything(recipe.seed)
     model = compile_model(models.build_model(spec.name, seed=recipe.seed), recipe)
-    saved = checkpoint.load_latest(out, lambda line: print(f"{label}{name}: {line}", flush=True))
+    saved = checkpoint.load_latest(out, lambda line: print(f"{label}{name}: {line}", flush=True),
+                                   fits=functools.partial(checkpoint.check_fits, model))
     if saved is not None:
         checkpoint.check_identity(saved.identity, ident, out)
         checkpoint.restore(model, saved)

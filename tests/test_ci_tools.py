@@ -124,7 +124,8 @@ def test_ci_run_ends_naming_the_envs_that_did_not_run_and_keeps_tox_s_status(tmp
     bin_dir.mkdir()
     (bin_dir / "pip").write_text("#!/bin/sh\nexit 0\n")
     (bin_dir / "tox").write_text("#!/bin/sh\necho '  py310-tf215: SKIP (0.01 seconds)'\n"
-                                 "echo '  jax: OK (393.40 seconds)'\necho '  py313-tf221: SKIP (0.02 seconds)'\n"
+                                 "echo '  jax: OK (393.40 seconds)'\n"
+                                 "echo '  py313-tf221: SKIP (0.02 seconds)'\n"
                                  "exit 1\n")
     for tool in ("pip", "tox"):
         (bin_dir / tool).chmod(0o755)
@@ -132,4 +133,5 @@ def test_ci_run_ends_naming_the_envs_that_did_not_run_and_keeps_tox_s_status(tmp
     proc = subprocess.run(["bash", str(CI / "run")], env=env, capture_output=True, text=True,
                           timeout=60, check=False)
     assert proc.returncode == 1, proc.stderr
-    assert proc.stdout.strip().splitlines()[-1] == "ci: envs that did not run (no interpreter): py310-tf215 py313-tf221"
+    assert proc.stdout.strip().splitlines()[-1] == ("ci: envs that did not run (no interpreter): "
+                                                    "py310-tf215 py313-tf221")

@@ -45,7 +45,8 @@ def _train(run_dir, env) -> dict:
 @pytest.mark.slow  # three training processes
 @pytest.mark.skipif(keras.backend.backend() != "jax", reason="the persistent cache is JAX's")
 def test_next_process_reuses_it_with_identical_results_and_recompiles_a_damaged_entry(tiny_cli, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("JAX_COMPILATION_CACHE_DIR", "MNIST_MLP_COMPILE_CACHE")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("JAX_COMPILATION_CACHE_DIR", "MNIST_MLP_COMPILE_CACHE")}
     env["MNIST_MLP_DATA"] = os.path.join(env["MNIST_MLP_CACHE"], "mnist.npz")  # the session's copy
     env["MNIST_MLP_CACHE"] = str(tmp_path / "cache")
     cold = _train(tmp_path / "cold", env)

@@ -36,7 +36,8 @@ def expected_for_run(name: str, recipe: Recipe, train_images: int) -> dict:
 
 
 def explain(lines: list[str]) -> str:
-    return "the configuration as trained differs from golden/notebook/trained_config.json:\n  " + "\n  ".join(lines)
+    return ("the configuration as trained differs from golden/notebook/trained_config.json:\n  "
+            + "\n  ".join(lines))
 
 
 def described_after_compile(name: str) -> dict:

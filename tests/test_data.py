@@ -15,7 +15,8 @@ import pytest
 from mnist_mlp import data, golden
 from mnist_mlp.preprocess import flatten, one_hot, preprocess, scale
 
-# Facts about real MNIST (shapes, dtypes, digests of the Keras file), written here independently of golden/notebook/mnist.json.
+# Facts about real MNIST (shapes, dtypes, digests of the Keras file), written here independently of
+# golden/notebook/mnist.json.
 DIGESTS = {
     "x_train": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
     "y_train": "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13",

@@ -44,9 +44,11 @@ def test_expected_faults_stay_exit_2_and_ctrl_c_130(capsys, monkeypatch, tmp_pat
     assert code == 130 and INTERNAL_LINE not in err
 
 
-@pytest.mark.parametrize("argv", [["train", "../../etc"], ["frobnicate"], [], ["train", "arch1_relu", "--epochs", "0"],
+@pytest.mark.parametrize("argv", [["train", "../../etc"], ["frobnicate"], [],
+                                  ["train", "arch1_relu", "--epochs", "0"],
                                   ["reproduce", "--jobs", "-1"], ["verify"]],
-                         ids=["unknown-model", "unknown-command", "no-command", "bad-value", "bad-jobs", "missing-arg"])
+                         ids=["unknown-model", "unknown-command", "no-command", "bad-value", "bad-jobs",
+                              "missing-arg"])
 def test_a_usage_error_is_one_line_naming_the_problem_and_the_help(capsys, argv):
     code, out, err = run_cli(capsys, *argv)
     assert code == cli.EXIT_USAGE == 2

@@ -86,7 +86,8 @@ def test_resume_is_bit_identical_to_an_uninterrupted_run(small_dataset, tmp_path
     resumed = train_and_evaluate(MODEL, small_dataset, RECIPE, tmp_path).to_json()
     assert resumed_like(resumed, reference, kept=2)
     assert resumed["resumed"] is True and reference["resumed"] is False
-    assert sorted(p.name for p in folder.iterdir()) == ["history.csv", "model.keras", "result.json", "trained_config.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["history.csv", "model.keras", "result.json",
+                                                        "trained_config.json"]
 
 
 def test_damaged_latest_checkpoint_resumes_from_the_previous_one(small_dataset, tmp_path, reference, capsys):
@@ -152,7 +153,8 @@ def test_kill_during_a_checkpoint_write_loses_nothing(tmp_path, capsys, tiny_cli
     assert status in (0, 1) and err == ""  # 1: three epochs on 2,048 images fail the 20-epoch gate
     assert "resuming after epoch 1/3" in out
     assert resumed_like(json.loads((folder / "result.json").read_text()), reference, kept=1)
-    assert sorted(p.name for p in folder.iterdir()) == ["history.csv", "model.keras", "result.json", "trained_config.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["history.csv", "model.keras", "result.json",
+                                                        "trained_config.json"]
 
 
 # A kill during model.save, history.csv or result.json (atomic_path) leaves its temporary file.
@@ -167,7 +169,8 @@ def test_the_next_run_sweeps_the_temporary_files_killed_writes_left(small_datase
         (folder / name).write_bytes(b"torn")
     resumed = train_and_evaluate(MODEL, small_dataset, RECIPE, tmp_path).to_json()
     assert resumed_like(resumed, reference, kept=2)
-    assert sorted(p.name for p in folder.iterdir()) == ["history.csv", "model.keras", "result.json", "trained_config.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["history.csv", "model.keras", "result.json",
+                                                        "trained_config.json"]
 
 
 def test_the_sweep_removes_only_temporary_files(tmp_path):
@@ -313,7 +316,8 @@ def test_sigkill_of_reproduce_kills_its_workers_too(tmp_path, mnist):
         started, lines = set(), []
         for line in proc.stdout:  # both tasks training: both workers are past their initializer
             lines.append(line)
-            started |= {label for label in ("[1/2]", "[2/2]") if line.startswith(label) and " epoch 1/" in line}
+            started |= {label for label in ("[1/2]", "[2/2]")
+                        if line.startswith(label) and " epoch 1/" in line}
             if len(started) == 2:
                 break
         assert len(started) == 2, "".join(lines)

@@ -315,7 +315,8 @@ GOLDEN_BUDGETS = golden.load("benchmarks")
 
 # -- speed gate (MFU) ---------------------------------------------------------------------------
 # A step passes at ``mfu >= min_mfu`` and ``ours / notebook way <= its budget``; busy threads
-# beyond the CPU set are flagged. Binary-exact crafted numbers: 2**-3 of a 2**30 FLOP/s peak, so "at" is exact.
+# beyond the CPU set are flagged. Binary-exact crafted numbers: 2**-3 of a 2**30 FLOP/s peak, so
+# "at" is exact.
 
 EDGE_PEAK = 2.0**30
 EDGE_FLOPS = 2.0**20  # per step: at MFU 1/8 a step takes 2**20 / 2**27 s = 1/128 s

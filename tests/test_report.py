@@ -348,7 +348,8 @@ def test_convergence_is_not_checkable_without_notebook_models(make_result):
 
 @pytest.mark.parametrize(
     ("deep", "shallow", "expected"),
-    [(0.981, 0.976, observations.HOLDS), (0.99, 0.98, observations.HOLDS), (0.985, 0.970, observations.FAILS)],
+    [(0.981, 0.976, observations.HOLDS), (0.99, 0.98, observations.HOLDS),
+     (0.985, 0.970, observations.FAILS)],
 )
 def test_depth_verdict_follows_the_accuracy_spread(deep, shallow, expected, make_result):
     obs = verdict(

@@ -52,7 +52,8 @@ def test_attributes_read_the_json_fields():
     assert result.metric("val_loss") == [0.45, 0.41]
     assert RunResult.from_json(data | {"environment": {}}, PATH).backend == "tensorflow"
     # Results from before the project drew its own weights and order: the backend drew them.
-    assert result.draws == "keras" and RunResult.from_json(data | {"draws": "numpy-v1"}, PATH).draws == "numpy-v1"
+    assert (result.draws == "keras"
+            and RunResult.from_json(data | {"draws": "numpy-v1"}, PATH).draws == "numpy-v1")
 
 
 def broken(result, **changes) -> dict:

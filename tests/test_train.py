@@ -34,11 +34,13 @@ def test_recipe_rejects_values_below_one(field, value):
 def test_result_schema_and_files(small_dataset, tmp_path):
     result = train_and_evaluate("arch1_bn", small_dataset, SHORT, tmp_path)
     folder = tmp_path / "arch1_bn"
-    assert sorted(p.name for p in folder.iterdir()) == ["history.csv", "model.keras", "result.json", "trained_config.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["history.csv", "model.keras", "result.json",
+                                                        "trained_config.json"]
     raw = json.loads((folder / "result.json").read_text())
+    # the keys every result.json has had, then the resume record and who drew the run
     assert list(raw) == ["schema", "model", "params", "recipe", "seed", "history", "test_loss",
                          "test_accuracy", "epoch_seconds", "step_ms", "train_seconds",
-                         "environment", "finished", "data", "resumed", "draws"]  # the keys every result.json has had, then the resume record and who drew the run
+                         "environment", "finished", "data", "resumed", "draws"]
     assert list(raw["history"]) == ["loss", "accuracy", "val_loss", "val_accuracy"]
     saved = results.read_result(folder / "result.json")
     assert saved == result
@@ -81,7 +83,8 @@ def test_interrupted_run_resumes_where_it_stopped(small_dataset, tmp_path):
     assert counter.started == [2]  # only the epoch that was left
     assert result.metric("loss")[:2] == [saved.history[e]["loss"] for e in (0, 1)]
     assert len(result.epochs) == 3 and result.resumed is True
-    assert sorted(p.name for p in folder.iterdir()) == ["history.csv", "model.keras", "result.json", "trained_config.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["history.csv", "model.keras", "result.json",
+                                                        "trained_config.json"]
 
 
 def test_finished_model_is_not_retrained(small_dataset, tmp_path, capsys):

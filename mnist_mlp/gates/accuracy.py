@@ -315,7 +315,8 @@ def stack_section(run: Mapping[str, RunResult]) -> str:
     return section_name(first.backend, first.environment.get("keras"))
 
 
-def calibrate_file(run_dirs: Sequence[str | Path], target: Path, alpha: float = ALPHA) -> tuple[str, list[int]]:
+def calibrate_file(run_dirs: Sequence[str | Path], target: Path,
+                   alpha: float = ALPHA) -> tuple[str, list[int]]:
     """Rewrite ``target``'s section for the runs' stack (``section_name``) from ``run_dirs`` (pooled with that
     section's measurements from the same stack); return the section and the seeds used."""
     from mnist_mlp.files import write_json

@@ -5,7 +5,8 @@ training step uses (MFU: the step's FLOPs per second over the best large float32
 numpy and the backend, measured in the same process on the same pinned CPUs) mostly does. So
 each model has a minimum MFU, plus, where the golden file sets one, a budget on ``step /
 notebook way`` (our compiled step against ``train_on_batch``); a step that ran more busy threads
-than its CPU set is listed (it shared its pinned cores, it used no more). The benchmarks in ``benchmarks/`` tag each result's ``extra_info``
+than its CPU set is listed (it shared its pinned cores, it used no more). The benchmarks in
+``benchmarks/`` tag each result's ``extra_info``
 with ``kind`` (``floor``, ``step``, ``notebook_way``, ``epoch``), ``model``, ``flops``,
 ``peak_flops``, ``cpus`` and ``busy_threads``; other benchmarks are ignored.
 """

@@ -39,7 +39,8 @@ def _delta_text(cell: Cell) -> str:
         mark = "*" if d.significant else ""
         p = "n/a" if d.p_value is None else f"{d.p_value:.3f}"
         paired = ", paired" if d.test == PAIRED else ""
-        parts.append("Δacc identical" if d.test == IDENTICAL else f"Δacc {d.delta * 100:+.2f}{mark} (p {p}{paired})")
+        parts.append("Δacc identical" if d.test == IDENTICAL
+                     else f"Δacc {d.delta * 100:+.2f}{mark} (p {p}{paired})")
     if cell.speed_delta is not None:
         s = cell.speed_delta
         mark = "*" if s.significant else ""

@@ -145,8 +145,8 @@ def plot_test_accuracy(rows, target: str | os.PathLike) -> Figure:
     """The gated statistic per model (the final test accuracy, or the mean of the last epochs'),
     this run beside the notebook's final test accuracy, gate minimum as a black bar.
 
-    ``rows`` are ``gates.accuracy.AccuracyRow``s, so the figure shows exactly what the gate judged. The axis is
-    zoomed to the data (the models differ by tenths of a point); each bar carries its value.
+    ``rows`` are ``gates.accuracy.AccuracyRow``s, so the figure shows exactly what the gate judged.
+    The axis is zoomed to the data (the models differ by tenths of a point); each bar carries its value.
     """
     fig = _figure(TEST_ACCURACY_SIZE)
     ax = fig.subplots()
