@@ -23,6 +23,7 @@ import gzip
 import hashlib
 import io
 import logging
+import math
 import os
 import pickle
 import socket
@@ -115,17 +116,23 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _form_problem(name: str, dtype, shape) -> str | None:
+    """How array ``name``'s dtype and shape differ from MNIST's (golden), or None."""
+    expected = golden.load("mnist")["arrays"][name]
+    if str(np.dtype(dtype)) != expected["dtype"] or list(shape) != expected["shape"]:
+        return (f"array {name!r} is {np.dtype(dtype)}{list(shape)}, "
+                f"expected {expected['dtype']}{expected['shape']}")
+    return None
+
+
 def verify(arrays: dict[str, np.ndarray], where: str) -> None:
     """Raise DataError naming ``where`` and the first array whose dtype, shape or digest differ."""
     for name, expected in golden.load("mnist")["arrays"].items():
         if name not in arrays:
             raise DataError(f"{where}: array {name!r} is missing")
         array = arrays[name]
-        if str(array.dtype) != expected["dtype"] or list(array.shape) != expected["shape"]:
-            raise DataError(
-                f"{where}: array {name!r} is {array.dtype}{list(array.shape)}, "
-                f"expected {expected['dtype']}{expected['shape']}"
-            )
+        if problem := _form_problem(name, array.dtype, array.shape):
+            raise DataError(f"{where}: {problem}")
         if array_sha256(array) != expected["sha256"]:
             raise DataError(f"{where}: array {name!r} does not match its golden SHA-256")
 
@@ -134,12 +141,32 @@ def verify(arrays: dict[str, np.ndarray], where: str) -> None:
 # Readers: each returns the four arrays or raises DataError naming the file.
 
 
+NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+
 def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The MNIST arrays of an npz file. Each member's npy header is checked against MNIST's dtype
+    and shape before its data is read: a crafted header never decides what is allocated."""
+    arrays = {}
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {name: npz[name] for name in ARRAY_NAMES if name in npz.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+        with zipfile.ZipFile(path) as archive:
+            members = set(archive.namelist())
+            for name in (n for n in ARRAY_NAMES if f"{n}.npy" in members):
+                with archive.open(f"{name}.npy") as member:
+                    version = np.lib.format.read_magic(member)
+                    if version not in NPY_HEADERS:
+                        raise DataError(f"{path}: array {name!r} has npy format {version}")
+                    shape, _, dtype = NPY_HEADERS[version](member)
+                    if problem := _form_problem(name, dtype, shape):
+                        raise DataError(f"{path}: {problem}")
+                with archive.open(f"{name}.npy") as member:
+                    arrays[name] = np.lib.format.read_array(member, allow_pickle=False)
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 (whatever zipfile, zlib and numpy raise on crafted bytes)
+        raise DataError(f"{path}: not a readable .npz file ({type(exc).__name__}: "
+                        f"{str(exc)[:120]})") from None
+    return arrays
 
 
 def _read_idx(path: Path) -> np.ndarray:
@@ -153,8 +180,10 @@ def _read_idx(path: Path) -> np.ndarray:
         raise DataError(f"{path}: not an unsigned-byte IDX file (bad magic number)")
     ndim = raw[3]
     header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path}: truncated or oversized IDX file: cut inside its {ndim}-dimension header")
     shape = tuple(int(d) for d in np.frombuffer(raw[4:header], dtype=">u4"))
-    if len(raw) != header + int(np.prod(shape)):
+    if len(raw) != header + math.prod(shape):
         raise DataError(
             f"{path}: truncated or oversized IDX file: header says {shape}, "
             f"payload is {len(raw) - header} bytes"

@@ -57,3 +57,16 @@ def assert_clean_exit(code: int, err: str) -> None:
 # capsys is read (and so emptied) by every call: safe across generated inputs
 FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                                     HealthCheck.function_scoped_fixture])
+
+
+@st.composite
+def mutated_bytes(draw, valid: bytes) -> bytes:
+    """``valid`` with one mutation: cut short, one bit flipped, or a run of bytes overwritten."""
+    kind = draw(st.sampled_from(["truncate", "flip", "overwrite"]))
+    at = draw(st.integers(0, len(valid) - 1))
+    if kind == "truncate":
+        return valid[:at]
+    if kind == "flip":
+        return valid[:at] + bytes([valid[at] ^ (1 << draw(st.integers(0, 7)))]) + valid[at + 1:]
+    junk = draw(st.binary(min_size=1, max_size=16))
+    return valid[:at] + junk + valid[at + len(junk):]
