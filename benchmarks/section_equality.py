@@ -50,14 +50,16 @@ def render(candidate_dir: Path, reference_dir: Path) -> str:
         theirs = reference[model]
         shared = sorted(set(mine) & set(theirs))
         diffs = [mine[s] - theirs[s] for s in shared]
-        paired = stats.ttest_rel([mine[s] for s in shared], [theirs[s] for s in shared]).pvalue
+        # Every seed the same number on both stacks: no test to run, and "identical" says more.
+        paired = ("identical" if all(d == 0 for d in diffs) else
+                  f"{stats.ttest_rel([mine[s] for s in shared], [theirs[s] for s in shared]).pvalue:.3f}")
         welch = stats.ttest_ind(list(mine.values()), list(theirs.values()), equal_var=False).pvalue
         lines.append(
             f"| {model} | {len(mine)} / {len(theirs)} / {len(shared)} "
             f"| {statistics.fmean(mine.values()):.3f} ± {statistics.stdev(mine.values()):.3f} "
             f"| {statistics.fmean(theirs.values()):.3f} ± {statistics.stdev(theirs.values()):.3f} "
             f"| {statistics.fmean(diffs):+.3f} ± {statistics.stdev(diffs):.3f} "
-            f"| {paired:.3f} | {welch:.3f} |")
+            f"| {paired} | {welch:.3f} |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,6 +1,6 @@
 """The measured pages of docs/results/ that come from kept runs are what their scripts render from
 them: power-demonstration.md (benchmarks/power_demonstration.py, with today's golden/measured/gates.json)
-and section-equality.md (benchmarks/section_equality.py). Each kept run is its result.json only."""
+and the section-equality pages (benchmarks/section_equality.py). Each kept run is its result.json only."""
 
 from __future__ import annotations
 
@@ -57,3 +57,10 @@ def test_keras_2_section_equality_page_is_what_the_kept_runs_render():
     page = script("section_equality").render(EQUALITY / "k2-v1", EQUALITY / "jax-v1")
     assert page == (TREE / "docs" / "results" / "section-equality-keras2.md").read_text("utf-8")
     assert "(backend tensorflow, Keras 2.15.0)" in page
+
+
+def test_pytorch_section_equality_page_is_what_the_kept_runs_render():
+    page = script("section_equality").render(EQUALITY / "torch-v1", EQUALITY / "jax-v1")
+    assert page == (TREE / "docs" / "results" / "section-equality-torch.md").read_text("utf-8")
+    assert "(backend torch, Keras 3.15.1)" in page
+    assert "| softmax | 5 / 11 / 5 | 92.698 ± 0.024 | 92.702 ± 0.027 | +0.000 ± 0.000 | identical | 0.793 |" in page
