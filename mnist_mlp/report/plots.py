@@ -210,15 +210,22 @@ class Drawn:
     weights: dict[str, Path | str]
 
 
-def _weights_figure(run_dir: Path, name: str, target: Path) -> Path | str:
+def read_model(run_dir: Path, name: str):
+    """``<run_dir>/<name>/model.keras``, or the sentence saying why the report has no model."""
     path = run_dir / name / "model.keras"
     if not path.is_file():
         return f"No {name}/model.keras in this run folder: weights figure skipped."
     try:
-        model = load_model(path)
-    except (OSError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return load_model(path)
+    except Exception as exc:  # noqa: BLE001 (whatever zipfile, h5py or Keras raise on a damaged file)
+        reason = str(exc).splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
         return f"{name}/model.keras could not be read ({reason}): weights figure skipped."
+
+
+def _weights_figure(run_dir: Path, name: str, target: Path) -> Path | str:
+    model = read_model(run_dir, name)
+    if isinstance(model, str):
+        return model
     plot_weights(model, target)
     return target
 
