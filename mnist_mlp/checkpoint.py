@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import math
 import os
 import random
 import shutil
@@ -235,13 +236,14 @@ def _payload_problem(meta, arrays: dict[str, np.ndarray]) -> str | None:
     python_rng = rng.get("python") if isinstance(rng, dict) else None
     if not (isinstance(numpy_rng, list) and len(numpy_rng) == 4 and numpy_rng[0] == "MT19937"
             and _is_int(numpy_rng[1]) and 0 <= numpy_rng[1] <= 624 and numpy_rng[2] in (0, 1)
-            and isinstance(numpy_rng[3], (int, float))):
+            and isinstance(numpy_rng[3], float) and math.isfinite(numpy_rng[3])):
         return "the numpy rng state has another form"
     if not (isinstance(python_rng, list) and len(python_rng) == 3 and python_rng[0] == 3
             and isinstance(python_rng[1], list) and len(python_rng[1]) == 625
             and all(_is_int(x) and 0 <= x < 2**32 for x in python_rng[1])
             and python_rng[1][-1] <= 624
-            and (python_rng[2] is None or isinstance(python_rng[2], float))):
+            and (python_rng[2] is None or (isinstance(python_rng[2], float)
+                                           and math.isfinite(python_rng[2])))):
         return "the Python rng state has another form"
     keys = arrays.get("rng/numpy")
     if keys is None or keys.dtype != np.uint32 or keys.shape != (624,):

@@ -76,6 +76,8 @@ CRAFTED = {
         {**arrays, "meta": meta_array({**meta, "history": {"first": {}}})}),
     "numpy rng of another kind": lambda meta, arrays: npz({**arrays, "meta": meta_array(
         {**meta, "rng": {**meta["rng"], "numpy": ["PCG64", 0, 0, 0.0]}})}),
+    "numpy rng's cached gaussian a huge number": lambda meta, arrays: npz({**arrays, "meta": meta_array(
+        {**meta, "rng": {**meta["rng"], "numpy": ["MT19937", 0, 1, 10**400]}})}),
     "python rng too short": lambda meta, arrays: npz({**arrays, "meta": meta_array(
         {**meta, "rng": {**meta["rng"], "python": [3, [0] * 10, None]}})}),
     "rng words of another type": lambda meta, arrays: npz(
