@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                            text=True, env={**os.environ, **base_env}, check=False)
     if probe.returncode == 4:
         print(f"ab: the base ({args.base_rev or base_python}) predates the A/B harness "
-              "(no mnist_mlp.draws): nothing to compare")
+              "(its mnist_mlp lacks draws, models, recipe or train): nothing to compare")
         return 0
     if probe.returncode != 0:
         print(f"ab.py: error: {base_python} cannot import mnist_mlp (exit {probe.returncode}); "

@@ -51,7 +51,7 @@ def render(candidate_dir: Path, reference_dir: Path) -> str:
         shared = sorted(set(mine) & set(theirs))
         diffs = [mine[s] - theirs[s] for s in shared]
         # Every seed the same number on both stacks: no test to run, and "identical" says more.
-        paired = ("identical" if all(d == 0 for d in diffs) else
+        paired = ("identical" if diffs and all(d == 0 for d in diffs) else
                   f"{stats.ttest_rel([mine[s] for s in shared], [theirs[s] for s in shared]).pvalue:.3f}")
         welch = stats.ttest_ind(list(mine.values()), list(theirs.values()), equal_var=False).pvalue
         lines.append(

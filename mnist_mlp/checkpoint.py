@@ -27,11 +27,12 @@ from mnist_mlp import draws
 from mnist_mlp.compat import KERAS_3, backend_name, keras
 from mnist_mlp.errors import MnistMlpError
 from mnist_mlp.files import atomic_path
-from mnist_mlp.results import RunResult
+from mnist_mlp.results import HISTORY_KEYS, RunResult
 
 LATEST = "checkpoint.npz"
 PREVIOUS = "checkpoint.prev.npz"
 MAGIC = b"mnist_mlp checkpoint 1 sha256="
+RECORD_KEYS = {*HISTORY_KEYS, "seconds", "step_ms"}  # one epoch's record (train.EpochRecorder)
 
 
 class CheckpointError(MnistMlpError):
@@ -228,9 +229,15 @@ def _payload_problem(meta, arrays: dict[str, np.ndarray]) -> str | None:
         return "epoch is not a whole number >= 0"
     history = meta["history"]
     if not (isinstance(meta["identity"], dict) and isinstance(history, dict)
-            and all(isinstance(k, str) and k.isdigit() and isinstance(v, dict)
+            and all(isinstance(k, str) and k.isascii() and k.isdigit() and isinstance(v, dict)
                     for k, v in history.items())):
         return "identity or history has another form"
+    if sorted(int(k) for k in history) != list(range(meta["epoch"] + 1)):
+        return "history does not hold exactly the epochs up to its epoch"
+    if not all(set(record) == RECORD_KEYS and all(isinstance(x, float) and math.isfinite(x)
+                                                  for x in record.values())
+               for record in history.values()):
+        return "a history record has other fields or values"
     rng = meta["rng"]
     numpy_rng = rng.get("numpy") if isinstance(rng, dict) else None
     python_rng = rng.get("python") if isinstance(rng, dict) else None
@@ -271,7 +278,10 @@ def load_latest(folder: Path, say, fits=None) -> Checkpoint | None:
         try:
             saved = read(path)
             if fits is not None:
-                fits(saved)
+                try:
+                    fits(saved)
+                except CheckpointError as exc:
+                    raise CheckpointError(f"{path}: {exc}") from None
             return saved
         except CheckpointError as exc:
             damaged = True
@@ -287,6 +297,18 @@ def _variable_groups(model) -> tuple[tuple[str, list], ...]:
     return (("model", _model_variables(model)), ("optimizer", _optimizer_variables(model.optimizer)))
 
 
+def load_resumable(folder: Path, say, model, ident: dict) -> Checkpoint | None:
+    """The newest intact checkpoint of this run that fits ``model``, else None (``load_latest``).
+    A checkpoint of another run (identity) is ResumeMismatchError, never a fallback: starting
+    over would overwrite that run's checkpoints."""
+
+    def fits(saved: Checkpoint) -> None:
+        check_identity(saved.identity, ident, folder)
+        check_fits(model, saved)
+
+    return load_latest(folder, say, fits)
+
+
 def check_fits(model, saved: Checkpoint) -> None:
     """CheckpointError unless ``saved`` holds one array of the right shape for every model and
     optimizer variable, and PyTorch's rng state where the backend is PyTorch (checked before
@@ -296,16 +318,16 @@ def check_fits(model, saved: Checkpoint) -> None:
 
         torch_rng = saved.arrays.get("rng/torch")
         if torch_rng is None or torch_rng.shape != tuple(torch.get_rng_state().shape):
-            raise CheckpointError("checkpoint has no PyTorch rng state of this PyTorch's size")
+            raise CheckpointError("does not fit: no PyTorch rng state of this PyTorch's size")
     for prefix, variables in _variable_groups(model):
         count = sum(1 for k in saved.arrays if k.startswith(prefix + "/"))
         if count != len(variables):
-            raise CheckpointError(f"checkpoint has {count} {prefix} variables, the model {len(variables)}")
+            raise CheckpointError(f"does not fit: {count} {prefix} variables, the model has {len(variables)}")
         for i, variable in enumerate(variables):
             value = saved.arrays.get(f"{prefix}/{i}")
             if value is None or tuple(value.shape) != tuple(variable.shape):
                 shape = "no array" if value is None else f"shape {value.shape}"
-                raise CheckpointError(f"checkpoint {prefix} variable {i} has {shape}")
+                raise CheckpointError(f"does not fit: {prefix} variable {i} has {shape}")
 
 
 def restore(model, saved: Checkpoint) -> None:

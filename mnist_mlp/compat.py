@@ -26,10 +26,11 @@ class UnsupportedKerasError(ImportError):
 # docs/performance.md).
 BACKEND_PREFERENCE = ("jax", "tensorflow", "torch")
 
-# Keras attributes outside the documented API that mnist_mlp and its benchmarks rely on, per
-# backend: a compiled model's ``train_function`` as ``fit`` calls it, and on JAX the state that
-# fit threads through it. tests/test_compat.py checks each name on a compiled model of its
-# backend, so a Keras upgrade that moves one fails there, by name.
+# Keras attributes outside the documented API that mnist_mlp and its benchmark instruments
+# (benchmarks/instruments/train_step.py) rely on, per backend: a compiled model's
+# ``train_function`` as ``fit`` calls it, and on JAX the state that fit threads through it.
+# tests/test_compat.py checks each name on a compiled model of its backend, so a Keras upgrade
+# that moves one fails there, by name.
 KERAS_INTERNALS: dict[str, tuple[str, ...]] = {
     "tensorflow": ("make_train_function", "train_function", "steps_per_execution",
                    "distribute_strategy"),

@@ -175,26 +175,32 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _read_idx(path: Path) -> np.ndarray:
+def _read_idx(path: Path, name: str | None = None) -> np.ndarray:
+    """An IDX file's unsigned-byte array (plain or gzip). The header comes first, and with ``name``
+    its shape is checked against MNIST's array of that name; then exactly the payload it declares
+    is read (one byte more shows an oversized file), so neither a crafted header nor a gzip bomb
+    decides how much is read."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as f:
-            raw = f.read()
+            magic = f.read(4)
+            if len(magic) < 4 or magic[0:2] != b"\x00\x00" or magic[2] != 0x08:
+                raise DataError(f"{path}: not an unsigned-byte IDX file (bad magic number)")
+            ndim = magic[3]
+            dims = f.read(4 * ndim)
+            if len(dims) < 4 * ndim:
+                raise DataError(f"{path}: truncated or oversized IDX file: cut inside its "
+                                f"{ndim}-dimension header")
+            shape = tuple(int(d) for d in np.frombuffer(dims, dtype=">u4"))
+            if name is not None and (problem := _form_problem(name, np.uint8, shape)):
+                raise DataError(f"{path}: {problem}")
+            payload = f.read(math.prod(shape) + 1)
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"{path}: unreadable IDX file ({type(exc).__name__}: {exc})") from None
-    if len(raw) < 4 or raw[0:2] != b"\x00\x00" or raw[2] != 0x08:
-        raise DataError(f"{path}: not an unsigned-byte IDX file (bad magic number)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataError(f"{path}: truncated or oversized IDX file: cut inside its {ndim}-dimension header")
-    shape = tuple(int(d) for d in np.frombuffer(raw[4:header], dtype=">u4"))
-    if len(raw) != header + math.prod(shape):
-        raise DataError(
-            f"{path}: truncated or oversized IDX file: header says {shape}, "
-            f"payload is {len(raw) - header} bytes"
-        )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+    if len(payload) != math.prod(shape):
+        size = "more" if len(payload) > math.prod(shape) else f"{len(payload)} bytes"
+        raise DataError(f"{path}: truncated or oversized IDX file: header says {shape}, payload is {size}")
+    return np.frombuffer(payload, dtype=np.uint8).reshape(shape)
 
 
 def read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
@@ -204,7 +210,7 @@ def read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
         found = next((p for p in candidates if p.is_file()), None)
         if found is None:
             raise DataError(f"{folder}: no {stem} (or {stem}.gz) in this folder")
-        arrays[name] = _read_idx(found)
+        arrays[name] = _read_idx(found, name)
     return arrays
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import functools
 import io
 import math
 import statistics
@@ -136,10 +135,9 @@ def train_and_evaluate(
     if recipe.seed is not None:
         seed_everything(recipe.seed)
     model = compile_model(models.build_model(spec.name, seed=recipe.seed), recipe)
-    saved = checkpoint.load_latest(out, lambda line: print(f"{label}{name}: {line}", flush=True),
-                                   fits=functools.partial(checkpoint.check_fits, model))
+    saved = checkpoint.load_resumable(out, lambda line: print(f"{label}{name}: {line}", flush=True),
+                                      model, ident)
     if saved is not None:
-        checkpoint.check_identity(saved.identity, ident, out)
         checkpoint.restore(model, saved)
         print(f"{label}{name}: resuming after epoch {saved.epoch + 1}/{recipe.epochs}", flush=True)
     first_epoch = 0 if saved is None else saved.epoch + 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import random
 
 import numpy as np
 import pytest
@@ -24,6 +25,8 @@ from mnist_mlp.recipe import NOTEBOOK
 from mnist_mlp.train import compile_model
 
 MODEL = "softmax"
+RECORD = {"loss": 0.5, "accuracy": 0.8, "val_loss": 0.4, "val_accuracy": 0.85, "seconds": 1.5,
+          "step_ms": 2.0}  # one epoch's record, as train.EpochRecorder keeps it
 
 
 def signed(payload: bytes) -> bytes:
@@ -51,7 +54,7 @@ def valid(model) -> tuple[dict, dict[str, np.ndarray]]:
     """A real checkpoint's meta and arrays, as ``encode`` writes them for ``model`` in training
     (its optimizer built)."""
     model.optimizer.build(model.trainable_variables)
-    raw = checkpoint.encode(model, 0, {"model": MODEL}, {0: {"loss": 0.5}})
+    raw = checkpoint.encode(model, 0, {"model": MODEL}, {0: RECORD})
     with np.load(io.BytesIO(raw.partition(b"\n")[2])) as loaded:
         arrays = {name: loaded[name] for name in loaded.files}
     return json.loads(arrays.pop("meta").tobytes()), arrays
@@ -62,7 +65,7 @@ def test_a_real_checkpoint_reads_and_fits(tmp_path, model, valid):
     path = tmp_path / checkpoint.LATEST
     path.write_bytes(signed(npz({**arrays, "meta": meta_array(meta)})))
     saved = checkpoint.read(path)
-    assert saved.epoch == 0 and saved.history == {0: {"loss": 0.5}}
+    assert saved.epoch == 0 and saved.history == {0: RECORD}
     checkpoint.check_fits(model, saved)  # raises nothing
 
 
@@ -74,6 +77,12 @@ CRAFTED = {
     "epoch a string": lambda meta, arrays: npz({**arrays, "meta": meta_array({**meta, "epoch": "0"})}),
     "history keyed by words": lambda meta, arrays: npz(
         {**arrays, "meta": meta_array({**meta, "history": {"first": {}}})}),
+    "history keyed by a non-ASCII digit": lambda meta, arrays: npz(
+        {**arrays, "meta": meta_array({**meta, "history": {"\u00b2": RECORD}})}),
+    "history missing an epoch": lambda meta, arrays: npz(
+        {**arrays, "meta": meta_array({**meta, "epoch": 1})}),
+    "a history record with a word for a number": lambda meta, arrays: npz(
+        {**arrays, "meta": meta_array({**meta, "history": {"0": {**RECORD, "loss": "low"}}})}),
     "numpy rng of another kind": lambda meta, arrays: npz({**arrays, "meta": meta_array(
         {**meta, "rng": {**meta["rng"], "numpy": ["PCG64", 0, 0, 0.0]}})}),
     "numpy rng's cached gaussian a huge number": lambda meta, arrays: npz({**arrays, "meta": meta_array(
@@ -110,15 +119,30 @@ def test_a_crafted_latest_falls_back_to_the_previous_checkpoint(tmp_path, model,
 def test_a_checkpoint_that_does_not_fit_the_model_falls_back_before_any_weight_changes(
         tmp_path, model, valid):
     meta, arrays = valid
-    wrong = {**arrays, "model/0": np.zeros((3, 3), np.float32), "meta": meta_array({**meta, "epoch": 4})}
+    later = {**meta, "epoch": 4, "history": {str(e): RECORD for e in range(5)}}
+    wrong = {**arrays, "model/0": np.zeros((3, 3), np.float32), "meta": meta_array(later)}
     (tmp_path / checkpoint.LATEST).write_bytes(signed(npz(wrong)))
     (tmp_path / checkpoint.PREVIOUS).write_bytes(signed(npz({**arrays, "meta": meta_array(meta)})))
     before = [np.array(w) for w in model.get_weights()]
     said = []
     saved = checkpoint.load_latest(tmp_path, said.append, fits=lambda c: checkpoint.check_fits(model, c))
     assert saved.epoch == 0
-    assert said == ["checkpoint checkpoint model variable 0 has shape (3, 3); trying the previous one"]
+    assert said == [(f"checkpoint {tmp_path / checkpoint.LATEST}: does not fit: model variable 0 has "
+                    "shape (3, 3); trying the previous one")]
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_another_runs_checkpoint_is_refused_not_replaced_even_when_it_does_not_fit(tmp_path, model, valid):
+    """Another run's folder (another model here, so its arrays do not fit either): the resume is
+    refused with the way out, and its checkpoint is left as it was, never "damaged"."""
+    meta, arrays = valid
+    theirs = {**meta, "identity": {"model": "arch1_relu"}}
+    content = signed(npz({**arrays, "model/0": np.zeros((3, 3), np.float32), "meta": meta_array(theirs)}))
+    (tmp_path / checkpoint.LATEST).write_bytes(content)
+    said = []
+    with pytest.raises(checkpoint.ResumeMismatchError):
+        checkpoint.load_resumable(tmp_path, said.append, model, {"model": MODEL})
+    assert said == [] and (tmp_path / checkpoint.LATEST).read_bytes() == content
 
 
 @st.composite
@@ -143,7 +167,8 @@ def test_the_fuzzer_makes_payloads_the_reader_refuses_and_ones_it_takes(tmp_path
     """The strategy is not vacuous: both outcomes occur on fixed examples."""
     path = tmp_path / checkpoint.LATEST
     meta, arrays = valid
-    path.write_bytes(signed(npz({**arrays, "meta": meta_array({**meta, "epoch": 3})})))
+    later = {**meta, "epoch": 3, "history": {str(e): RECORD for e in range(4)}}
+    path.write_bytes(signed(npz({**arrays, "meta": meta_array(later)})))
     assert checkpoint.read(path).epoch == 3
     path.write_bytes(signed(npz({**arrays, "meta": meta_array({**meta, "epoch": -3})})))
     with pytest.raises(checkpoint.CheckpointError, match="epoch is not a whole number >= 0"):
@@ -164,10 +189,11 @@ def test_any_resigned_payload_resumes_or_is_a_damaged_checkpoint(tmp_path_factor
     content = data.draw(mutated_checkpoint(valid))
     path = tmp_path_factory.mktemp("ckpt") / checkpoint.LATEST
     path.write_bytes(content)
-    state = np.random.get_state()
+    numpy_state, python_state = np.random.get_state(), random.getstate()
     try:
         resume_from(path, model)
     except checkpoint.CheckpointError as exc:
-        assert str(exc).startswith(f"{path}: ") or str(exc).startswith("checkpoint "), exc
+        assert str(exc).startswith((f"{path}: ", "does not fit: ")), exc
     finally:
-        np.random.set_state(state)
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)

@@ -244,3 +244,12 @@ def test_median_us_per_sample(seed, name):
     m = seed["models"][name]
     vals = sorted(e["us_per_sample"] for e in m["epochs"])
     assert m["median_us_per_sample"] == (vals[9] + vals[10]) / 2
+
+
+def test_golden_py_knows_every_golden_file_and_its_kind():
+    """``golden.FOLDER`` (name -> notebook/ or measured/) lists exactly the files on disk."""
+    from mnist_mlp import golden
+
+    on_disk = {p.stem: p.parent.name for p in GOLDEN.parent.glob("*/*.json")}
+    assert on_disk == golden.FOLDER
+    assert set(on_disk.values()) == {"notebook", "measured"}

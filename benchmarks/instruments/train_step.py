@@ -2,7 +2,7 @@
 
 It needs private Keras 3 API on JAX (``Trainer._symbolic_build``, ``JAXTrainer._get_jax_state``,
 ``_jax_state`` / ``_jax_state_synced`` and ``jax_state_sync``). They are used here alone, and
-tests/test_compat_benchmark.py fails loudly when a Keras release moves them.
+tests/test_train_step_instrument.py fails loudly when a Keras release moves them.
 """
 
 from __future__ import annotations
