@@ -47,7 +47,8 @@ TREE = Path(__file__).resolve().parent.parent
 DEFAULT_MODELS, DEFAULT_PAIRS, DEFAULT_BENCH_ROUNDS = ("arch1_relu", "arch2_relu"), 2, 60
 # What this tree's benchmark code needs from the mnist_mlp under test (its instruments are this
 # tree's, benchmarks/instruments/): exit 3 if it has no mnist_mlp at all (a wrong --base-python),
-# 4 if its mnist_mlp predates the seeded draws the benchmarks build models with.
+# 4 if its mnist_mlp predates the seeded draws the benchmarks build models with, or compat's
+# access to fit's compiled step.
 HARNESS_PROBE = """import sys
 try:
     import mnist_mlp
@@ -55,6 +56,7 @@ except ImportError:
     sys.exit(3)
 try:
     import mnist_mlp.draws, mnist_mlp.models, mnist_mlp.recipe, mnist_mlp.train
+    from mnist_mlp.compat import jax_train_state, put_jax_state, steps_per_execution
 except ImportError:
     sys.exit(4)
 print(mnist_mlp.__file__)
@@ -243,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
                            text=True, env={**os.environ, **base_env}, check=False)
     if probe.returncode == 4:
         print(f"ab: the base ({args.base_rev or base_python}) predates the A/B harness "
-              "(its mnist_mlp lacks draws, models, recipe or train): nothing to compare")
+              "(its mnist_mlp lacks draws, models, recipe, train or compat's train-step access): "
+              "nothing to compare")
         return 0
     if probe.returncode != 0:
         print(f"ab.py: error: {base_python} cannot import mnist_mlp (exit {probe.returncode}); "

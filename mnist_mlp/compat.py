@@ -26,8 +26,8 @@ class UnsupportedKerasError(ImportError):
 # docs/performance.md).
 BACKEND_PREFERENCE = ("jax", "tensorflow", "torch")
 
-# Keras attributes outside the documented API that mnist_mlp and its benchmark instruments
-# (benchmarks/instruments/train_step.py) rely on, per backend: a compiled model's
+# Keras attributes outside the documented API that mnist_mlp relies on (its benchmark access to
+# fit's compiled step included, at the end of this file), per backend: a compiled model's
 # ``train_function`` as ``fit`` calls it, and on JAX the state that fit threads through it.
 # tests/test_compat.py checks each name on a compiled model of its backend, so a Keras upgrade
 # that moves one fails there, by name.
@@ -187,3 +187,33 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+# =============================================================================================
+# fit's compiled train function, as the benchmarks call it (benchmarks/instruments/train_step.py):
+# the private API behind it, kept here with the rest of the Keras internals (KERAS_INTERNALS).
+
+JAX_PRIVATE_API = ("_symbolic_build", "_get_jax_state", "jax_state_sync", "make_train_function")
+JAX_STATE_PARTS = ("trainable_variables", "non_trainable_variables", "optimizer_variables",
+                   "metrics_variables")
+
+
+def steps_per_execution(model) -> int:
+    """Optimizer steps per call of a compiled model's train function (Keras 2 keeps it private)."""
+    return model.steps_per_execution if KERAS_3 else int(model._steps_per_execution.numpy())
+
+
+def jax_train_state(model, batch: tuple) -> list:
+    """fit's JAX training state for ``model`` (its ``JAX_STATE_PARTS``), built as fit builds it
+    for ``batch`` (optimizer and metrics included)."""
+    model._symbolic_build(data_batch=batch)
+    return model._get_jax_state(trainable_variables=True, non_trainable_variables=True,
+                                optimizer_variables=True, metrics_variables=True,
+                                purge_model_variables=False)
+
+
+def put_jax_state(model, state) -> None:
+    """Write a JAX training state back into the model's variables, as fit does after an epoch."""
+    model._jax_state = dict(zip(JAX_STATE_PARTS, state))
+    model._jax_state_synced = False
+    model.jax_state_sync()

@@ -16,7 +16,7 @@ from mnist_mlp.train import compile_model
 
 # backend -> (trainer module, class, the methods the benchmark block calls on a model)
 TRAINERS = {
-    "jax": ("keras.src.backend.jax.trainer", "JAXTrainer", train_step.JAX_PRIVATE_API),
+    "jax": ("keras.src.backend.jax.trainer", "JAXTrainer", compat.JAX_PRIVATE_API),
     "tensorflow": ("keras.src.backend.tensorflow.trainer", "TensorFlowTrainer",
                    ("make_train_function",)),
     "torch": ("keras.src.backend.torch.trainer", "TorchTrainer", ("make_train_function",)),
@@ -36,7 +36,7 @@ def test_each_backend_trainer_still_has_what_the_benchmarks_call(backend):
 
 
 def test_the_jax_state_is_the_four_parts_fit_threads_through_train_function():
-    assert train_step.JAX_STATE_PARTS == ("trainable_variables", "non_trainable_variables",
+    assert compat.JAX_STATE_PARTS == ("trainable_variables", "non_trainable_variables",
                                       "optimizer_variables", "metrics_variables")
 
 

@@ -1,19 +1,15 @@
 """``model.fit``'s compiled train function, called as fit calls it: the step the benchmarks time.
 
-It needs private Keras 3 API on JAX (``Trainer._symbolic_build``, ``JAXTrainer._get_jax_state``,
-``_jax_state`` / ``_jax_state_synced`` and ``jax_state_sync``). They are used here alone, and
-tests/test_train_step_instrument.py fails loudly when a Keras release moves them.
+The private Keras API it needs (JAX's training state, Keras 2's steps per execution) is reached
+through ``mnist_mlp.compat``, the one seam to Keras internals; tests/test_train_step_instrument.py
+fails loudly when a Keras release moves it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from mnist_mlp.compat import KERAS_3, backend_name
-
-JAX_PRIVATE_API = ("_symbolic_build", "_get_jax_state", "jax_state_sync", "make_train_function")
-JAX_STATE_PARTS = ("trainable_variables", "non_trainable_variables", "optimizer_variables",
-                   "metrics_variables")
+from mnist_mlp.compat import backend_name, jax_train_state, put_jax_state, steps_per_execution
 
 
 def _no_sync() -> None:
@@ -35,29 +31,20 @@ def compiled_train_step(model, x: np.ndarray, y: np.ndarray):
         # strategy's, here); a repeated one-element dataset yields our fixed batch every time.
         batches = tf.data.Dataset.from_tensors((x, y)).repeat()
         iterator = iter(model.distribute_strategy.experimental_distribute_dataset(batches))
-        steps = model.steps_per_execution if KERAS_3 else int(model._steps_per_execution.numpy())
-        return (lambda: model.train_function(iterator)), steps, _no_sync
+        return (lambda: model.train_function(iterator)), steps_per_execution(model), _no_sync
     if backend == "jax":
         import itertools
 
         import jax
 
         batch = (jax.numpy.asarray(x), jax.numpy.asarray(y), None)
-        model._symbolic_build(data_batch=batch)  # as fit does: builds optimizer and metrics
-        state = [model._get_jax_state(trainable_variables=True, non_trainable_variables=True,
-                                      optimizer_variables=True, metrics_variables=True,
-                                      purge_model_variables=False)]
+        state = [jax_train_state(model, batch)]
 
         def call():
             logs, state[0] = model.train_function(state[0], itertools.repeat(batch))
             return jax.block_until_ready((logs, state[0]))
 
-        def sync():
-            model._jax_state = dict(zip(JAX_STATE_PARTS, state[0]))
-            model._jax_state_synced = False
-            model.jax_state_sync()
-
-        return call, model.steps_per_execution, sync
+        return call, model.steps_per_execution, lambda: put_jax_state(model, state[0])
     if backend == "torch":
         import torch
 
