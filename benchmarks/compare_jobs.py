@@ -3,6 +3,7 @@ and the per-model results of the parallel runs against one single-core run.
 
     python benchmarks/compare_jobs.py                      # all eight, 20 epochs, JAX, 2 pairs
     python benchmarks/compare_jobs.py --epochs 5 --pairs 3 --backend tensorflow
+    python benchmarks/compare_jobs.py --models arch1_relu arch2_relu --epochs 2 --pairs 2
 
 Each run is the real command in a fresh process, so start-up and data loading count as a user
 sees them. Runs alternate ABBA (parallel, serial, serial, parallel, ...) so slow drift of the
@@ -23,11 +24,12 @@ import time
 from pathlib import Path
 
 
-def reproduce(out: Path, jobs: int, epochs: int, backend: str, cpus: list[int] | None = None) -> float:
+def reproduce(out: Path, jobs: int, epochs: int, backend: str, cpus: list[int] | None = None,
+              models: list[str] | None = None) -> float:
     """Run ``mnist-mlp reproduce`` once; return its wall time in seconds."""
     env = os.environ | {"KERAS_BACKEND": backend}
     cmd = [sys.executable, "-m", "mnist_mlp", "reproduce", "--jobs", str(jobs),
-           "--epochs", str(epochs), "--out", str(out)]
+           "--epochs", str(epochs), "--out", str(out), *(["--models", *models] if models else [])]
     if cpus is not None:
         cmd = ["taskset", "-c", ",".join(map(str, cpus)), *cmd]
     started = time.perf_counter()
@@ -56,6 +58,7 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--pairs", type=int, default=2)
     parser.add_argument("--backend", default="jax")
+    parser.add_argument("--models", nargs="+", help="default: all eight")
     parser.add_argument("--keep", type=Path, help="keep the run folders here (default: a temporary folder)")
     parser.add_argument("--reference", type=Path,
                         help="an earlier single-core run folder of the same epochs and backend "
@@ -68,12 +71,14 @@ def main() -> int:
     seconds: dict[int, list[float]] = {args.jobs: [], 1: []}
     order = [args.jobs, 1, 1, args.jobs] * ((args.pairs + 1) // 2)
     for i, jobs in enumerate(order[: 2 * args.pairs]):
-        seconds[jobs].append(reproduce(root / f"run-{i}-jobs{jobs}", jobs, args.epochs, args.backend))
+        seconds[jobs].append(reproduce(root / f"run-{i}-jobs{jobs}", jobs, args.epochs, args.backend,
+                                       models=args.models))
         print(f"run {i}: --jobs {jobs}: {seconds[jobs][-1]:.1f} s", flush=True)
     if args.reference is None:
         first_core = min(os.sched_getaffinity(0))
         args.reference = root / "single-core"
-        single = reproduce(args.reference, 1, args.epochs, args.backend, cpus=[first_core])
+        single = reproduce(args.reference, 1, args.epochs, args.backend, cpus=[first_core],
+                           models=args.models)
         print(f"single core (taskset -c {first_core}) --jobs 1: {single:.1f} s", flush=True)
 
     reference = outcomes(args.reference)

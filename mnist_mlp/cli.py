@@ -115,7 +115,8 @@ def _add_model_commands(sub) -> None:
     p.add_argument("--models", nargs="+", type=model_name, metavar="NAME", help="default: all eight")
     p.add_argument("--jobs", type=jobs_count, metavar="N",
                    help="worker processes, each pinned to its own cores (default: one per usable "
-                        "core); 1 trains in this process, one model after the other")
+                        "core where that is predicted faster than this process, else 1); 1 trains "
+                        "in this process, one model after the other")
     _training_options(p, several_seeds=True)
     p.set_defaults(func=cmd_reproduce)
 

@@ -104,15 +104,19 @@ def cmd_train(args) -> int:
 def cmd_reproduce(args) -> int:
     from mnist_mlp import reproduce
     from mnist_mlp.models import names
-    from mnist_mlp.pool import usable_cores
+    from mnist_mlp.pool import default_jobs, usable_cores
 
     models = args.models or list(names())
     seeds = list(dict.fromkeys(args.seeds)) if args.seeds else [args.seed]
-    jobs = args.jobs or len(usable_cores())
+    recipe = _recipe(args)
+    jobs = args.jobs or default_jobs(models, len(seeds), recipe.epochs, len(usable_cores()))
+    if not args.jobs and jobs == 1 and len(usable_cores()) > 1:
+        print("training in this process on every core: faster than worker processes for a job this "
+              "small (--jobs N forces N)", flush=True)
     per_seed = bool(args.seeds)
     out = reproduce.prepare_run_dir(args.out or reproduce.default_run_dir())
     with reproduce.locked(out, seeds, per_seed):  # held until the reports are written
-        runs = reproduce.train(models, seeds, _recipe(args), out, reproduce.dataset_source(args.data),
+        runs = reproduce.train(models, seeds, recipe, out, reproduce.dataset_source(args.data),
                                jobs, per_seed, args.restart, build_report=_build_report)
     code = 0
     for seed, (run_dir, results) in runs.items():

@@ -123,6 +123,34 @@ def cost(model: str) -> int:
     return golden.load("architectures")["models"][model]["total"]
 
 
+# --jobs' default (docs/performance.md, "Pool size"): the pool only where it is predicted faster than
+# this process. Work is parameter-epochs (a task's parameter count times its epochs). This process
+# trains on every core, HERE_SPEEDUP times as fast as one worker on one core; the pool pays, over
+# training here, extra start-up (a fresh interpreter, imports, MNIST and first compilations per
+# worker) worth POOL_START_WORK parameter-epochs of one core's training. Both measured on 2 cores.
+HERE_SPEEDUP = 1.44
+POOL_START_WORK = 8.4e5
+
+
+def makespan(work: Sequence[float], workers: int) -> float:
+    """The most work one worker gets when each task, largest first, goes to the least loaded."""
+    loads = [0.0] * workers
+    for w in sorted(work, reverse=True):
+        loads[loads.index(min(loads))] += w
+    return max(loads)
+
+
+def default_jobs(models: Sequence[str], seeds: int, epochs: int, cores: int) -> int:
+    """One worker per core (at most one per task) when the pool is predicted faster, else 1."""
+    work = [cost(m) * epochs for m in models] * seeds
+    workers = min(cores, len(work))
+    if workers < 2:
+        return 1
+    pool_time = POOL_START_WORK + makespan(work, workers)
+    here_time = sum(work) / HERE_SPEEDUP
+    return workers if pool_time < here_time else 1
+
+
 def schedule(models: Sequence[str], seeds: Sequence[int], out: Path,
              per_seed_folders: bool = False) -> list[Task]:
     """Every (model, seed) task, most expensive first; run folder ``out`` or ``out/seed-<S>``."""

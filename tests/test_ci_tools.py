@@ -4,6 +4,7 @@ line), the disk check, and the choice of Pythons."""
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +136,11 @@ def test_ci_run_ends_naming_the_envs_that_did_not_run_and_keeps_tox_s_status(tmp
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == ("ci: envs that did not run (no interpreter): "
                                                     "py310-tf215 py313-tf221")
+
+
+def test_ci_runs_the_readme_s_test_command_verbatim():
+    readme = (CI.parent / "README.md").read_text()
+    line = re.compile(r"^(pip install tox && tox[^#\n]*?)\s+# the per-submission tests", re.MULTILINE)
+    command = line.search(readme)[1]
+    assert command == "pip install tox && tox p"
+    assert "{ " + command + "; }" in (CI / "run").read_text()

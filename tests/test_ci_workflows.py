@@ -58,6 +58,20 @@ def test_ci_runs_one_job_per_env_of_tox_default_list_on_its_python():
     assert all(python == python_of(env, config) for env, python in jobs), jobs
 
 
+def test_under_tox_p_the_benchmarks_wait_for_every_test_env_and_for_each_other():
+    """`tox p` times the benchmarks on quiet cores only if each bench env depends on every other
+    env that a run can hold (the default list and the `full` label's accuracy gate)."""
+    config = tox_ini()
+    section = config["testenv:bench-{jax,tensorflow,torch}"]
+    unconditional, by_factor = [], {}
+    for line in listed_lines(section["depends"]):
+        factor, _, envs = line.rpartition(": ")
+        (by_factor.setdefault(factor, []) if factor else unconditional).extend(listed(envs))
+    tests = [env for env in listed(config["tox"]["env_list"]) if not env.startswith("bench-")]
+    assert sorted(unconditional) == sorted(tests + ["accuracy"])
+    assert by_factor == {"tensorflow": ["bench-jax"], "torch": ["bench-jax", "bench-tensorflow"]}
+
+
 def test_weekly_matrix_runs_every_env_of_the_matrix_label():
     labels = {name.strip(): envs for name, envs in
               (line.split("=", 1) for line in listed_lines(tox_ini()["tox"]["labels"]))}

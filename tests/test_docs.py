@@ -74,8 +74,8 @@ def test_readme_is_short():
 
 def test_readme_first_40_lines_give_both_commands_with_their_cost_and_the_developer_loop():
     head = "\n".join(README.splitlines()[:40])
-    assert "tox -e reproduce" in head and "pip install tox && tox " in head + " "
-    assert re.search(r"`tox`: \*\*\d+-\d+ minutes", head), "the tox run's time"
+    assert "tox -e reproduce" in head and "pip install tox && tox p " in head + " "
+    assert re.search(r"`tox p`: \*\*\d+-\d+ minutes", head), "the tox run's time"
     assert re.search(r"\d+ minutes", head.split("tox -e reproduce`:", 1)[1]), "reproduce's time"
     assert "GiB" in head
     assert "pip install -e" in head

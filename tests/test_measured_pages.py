@@ -65,3 +65,11 @@ def test_pytorch_section_equality_page_is_what_the_kept_runs_render():
     assert "(backend torch, Keras 3.15.1)" in page
     assert ("| softmax | 5 / 11 / 5 | 92.698 ± 0.024 | 92.702 ± 0.027 | +0.000 ± 0.000 | identical "
             "| 0.793 |") in page
+
+
+def test_ci_runs_page_is_what_the_kept_runs_render():
+    ci_runs = script("ci_runs")
+    page = ci_runs.render(ci_runs.kept_records())
+    assert page == (TREE / "docs" / "results" / "ci-runs.md").read_text("utf-8"), \
+        "rerun python benchmarks/ci_runs.py render"
+    assert len(ci_runs.kept_records()) >= 3  # the pip run and uv's, empty caches and warm

@@ -80,6 +80,36 @@ def test_several_seeds_are_tasks_in_one_folder_per_seed(tmp_path):
     assert tasks[0].label == "[1/4 seed 5] " and str(tasks[3]) == "softmax (seed 2)"
 
 
+ALL_EIGHT = ["softmax", "arch1_relu", "arch1_bn", "arch1_bn_dropout", "arch2_relu", "arch2_bn_dropout",
+             "arch3_relu", "arch3_bn_dropout"]
+
+
+def test_largest_first_to_the_least_loaded_worker():
+    # 5 -> A, 4 -> B, 3 -> B (7), 3 -> A (8), 3 -> B (10)
+    assert pool.makespan([3, 5, 3, 4, 3], 2) == 10
+    assert pool.makespan([3, 5, 3, 4, 3], 1) == 18
+
+
+# Parameter-epochs by hand from architectures.json (arch1_relu 532,110, arch2_relu 550,385; all
+# eight 4,501,070) against the pool's start-up (840,000) and this process's 1.44x speed on every core.
+@pytest.mark.parametrize(("models", "seeds", "epochs", "cores", "jobs"), [
+    # the small job: pool 0.84e6 + 1.10e6 = 1.94e6 > here 2.17e6 / 1.44 = 1.50e6
+    (["arch1_relu", "arch2_relu"], 1, 2, 2, 1),
+    # 4 epochs, still here: 0.84e6 + 2.20e6 = 3.04e6 > 4.33e6 / 1.44 = 3.007e6
+    (["arch1_relu", "arch2_relu"], 1, 4, 2, 1),
+    # 5 epochs, the pool: 0.84e6 + 2.75e6 = 3.59e6 < 5.41e6 / 1.44 = 3.76e6
+    (["arch1_relu", "arch2_relu"], 1, 5, 2, 2),
+    # the main job: 0.84e6 + ~45e6 < 90.0e6 / 1.44 = 62.5e6; never more workers than tasks
+    (ALL_EIGHT, 1, 20, 2, 2),
+    (ALL_EIGHT, 1, 20, 16, 8),
+    (["arch1_relu"], 3, 20, 2, 2),  # seeds are tasks too
+    (["arch1_relu"], 1, 20, 2, 1),  # one task: nothing to share
+    (ALL_EIGHT, 1, 20, 1, 1),  # one core
+])
+def test_default_jobs_is_the_pool_only_where_it_is_predicted_faster(models, seeds, epochs, cores, jobs):
+    assert pool.default_jobs(models, seeds, epochs, cores) == jobs
+
+
 @pytest.mark.parametrize(
     ("cores", "workers", "groups"),
     [([0, 1], 2, [(0,), (1,)]), ([0, 1], 1, [(0, 1)]), ([3, 5, 7, 9, 11], 2, [(3, 5, 7), (9, 11)]),
