@@ -72,4 +72,4 @@ def test_ci_runs_page_is_what_the_kept_runs_render():
     page = ci_runs.render(ci_runs.kept_records())
     assert page == (TREE / "docs" / "results" / "ci-runs.md").read_text("utf-8"), \
         "rerun python benchmarks/ci_runs.py render"
-    assert len(ci_runs.kept_records()) >= 3  # the pip run and uv's, empty caches and warm
+    assert any(r["name"].startswith("pip") for r in ci_runs.kept_records())  # the base of every ratio
