@@ -10,9 +10,9 @@ and the page of docs/results/ that sets such runs side by side.
 empty folder gives the from-nothing run; the same folder again, the warm one), runs ``.ci/run``,
 and samples the disk's used bytes (``df``'s figure, ``shutil.disk_usage``) every 5 s: the peak
 disk is the highest sample minus the first, so uv's cache, the virtualenvs and the tests'
-temporary files all count. ``record`` makes the same record from a run measured elsewhere (its
-log and one used-bytes figure per line). Each record keeps tox's own summary per env (setup and
-command seconds), parsed from the log.
+temporary files all count; every sample's rise is kept (``disk_rise_gib``). ``record`` makes the
+same record from a run measured elsewhere (its log and one used-bytes figure per line). Each
+record keeps tox's own summary per env (setup and command seconds), parsed from the log.
 """
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ def make_record(name: str, rev: str, log: str, used_bytes: list[int], seconds: f
             "peak_disk_gib": round(peak_rise_gib(used_bytes), 2),
             "setup_s": round(sum(e["setup_s"] for e in envs.values())),
             "commands_s": round(sum(sum(e["commands_s"]) for e in envs.values())), "envs": envs,
-            "when": time.strftime("%Y-%m-%d", time.gmtime()), "machine": _machine()}
+            "when": time.strftime("%Y-%m-%d", time.gmtime()), "machine": _machine(),
+            "disk_rise_gib": [round((b - used_bytes[0]) / 2**30, 2) for b in used_bytes]}
 
 
 def _machine() -> str:
