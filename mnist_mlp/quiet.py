@@ -11,9 +11,11 @@ those lines (glog-format info, warning and error lines) and passes everything el
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import re
+import select
 import sys
 import threading
 from collections.abc import Iterator
@@ -25,6 +27,9 @@ NATIVE_LOG_LINE = re.compile(
 )
 
 
+POLL_S = 0.1  # how often the filter looks for the end of the process while the pipe is quiet
+
+
 @contextlib.contextmanager
 def native_logs_hidden() -> Iterator[None]:
     """Filter descriptor 2 for the block (fatal ``F`` lines and all Python output pass)."""
@@ -34,14 +39,9 @@ def native_logs_hidden() -> Iterator[None]:
     read_end, write_end = os.pipe()
     os.dup2(write_end, 2)
     os.close(write_end)
-
-    def pump() -> None:
-        with os.fdopen(read_end, "rb") as lines:
-            for line in lines:
-                if not NATIVE_LOG_LINE.match(line):
-                    os.write(real_stderr, line)
-
-    reader = threading.Thread(target=pump, name="native-log-filter", daemon=True)
+    exiting = threading.Event()
+    reader = threading.Thread(target=_pump, args=(read_end, real_stderr, exiting),
+                              name="native-log-filter", daemon=True)
     reader.start()
     try:
         yield
@@ -49,8 +49,38 @@ def native_logs_hidden() -> Iterator[None]:
         sys.stderr.flush()
         os.dup2(real_stderr, 2)  # our write end closes: the reader drains what we wrote
         # Child processes may still hold a write end (multiprocessing's resource tracker lives as
-        # long as we do), so there is no end of file to wait for: the reader, a daemon thread,
-        # goes on filtering their lines until we exit, and keeps its descriptor open for that.
+        # long as we do), so there may be no end of file to wait for: the reader goes on filtering
+        # their lines, and at exit passes on everything already in the pipe before it stops.
         reader.join(timeout=1)
-        if not reader.is_alive():
+        if reader.is_alive():
+            atexit.register(_drain_at_exit, reader, exiting)
+        else:
             os.close(real_stderr)
+
+
+def _pump(read_end: int, real_stderr: int, exiting: threading.Event) -> None:
+    """Pass on every line but native log lines, until end of file, or until the process exits
+    and the pipe holds nothing more."""
+    pending = b""
+    try:
+        while True:
+            if select.select([read_end], [], [], POLL_S)[0]:
+                chunk = os.read(read_end, 1 << 16)
+                if not chunk:
+                    break
+                *lines, pending = (pending + chunk).split(b"\n")
+                kept = b"".join(line + b"\n" for line in lines if not NATIVE_LOG_LINE.match(line))
+                if kept:
+                    os.write(real_stderr, kept)
+            elif exiting.is_set():
+                break
+        if pending and not NATIVE_LOG_LINE.match(pending):
+            os.write(real_stderr, pending)
+    finally:
+        os.close(read_end)
+
+
+def _drain_at_exit(reader: threading.Thread, exiting: threading.Event) -> None:
+    """At exit, let the filter pass on what children wrote before the process ends."""
+    exiting.set()
+    reader.join(timeout=5)
