@@ -123,11 +123,12 @@ def cost(model: str) -> int:
     return golden.load("architectures")["models"][model]["total"]
 
 
-# --jobs' default (docs/performance.md, "Pool size"): the pool only where it is predicted faster than
-# this process. Work is parameter-epochs (a task's parameter count times its epochs). This process
-# trains on every core, HERE_SPEEDUP times as fast as one worker on one core; the pool pays, over
-# training here, extra start-up (a fresh interpreter, imports, MNIST and first compilations per
-# worker) worth POOL_START_WORK parameter-epochs of one core's training. Both measured on 2 cores.
+# --jobs' default: the pool only where it is predicted faster than this process. Work is
+# parameter-epochs (a task's parameter count times its epochs). This process trains on every core,
+# HERE_SPEEDUP times as fast as one worker on one core; the pool pays, over training here, extra
+# start-up (a fresh interpreter, imports, MNIST and first compilations per worker) worth
+# POOL_START_WORK parameter-epochs of one core's training. Both measured on 2 cores, and the
+# prediction checked against whole-command runs: docs/performance.md, "Pool size".
 HERE_SPEEDUP = 1.44
 POOL_START_WORK = 8.4e5
 
