@@ -1,4 +1,4 @@
-"""Is there room for the default `tox` run? Run before it (`.ci/run`): one line and exit 2 when
+"""Is there room for the default `tox p` run? Run before it (`.ci/run`): one line and exit 2 when
 the disk that holds .tox has less free space than the run fills, instead of pip failing with
 "No space left on device" half an hour in."""
 
@@ -7,7 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
-# Disk the default `tox` run fills from empty (uv's cache, the nine virtualenvs linked from it,
+# Disk the default `tox p` run fills from empty (uv's cache, the nine virtualenvs linked from it,
 # the tests' temporary files) with room to spare, measured: docs/ci.md, 'Disk'.
 # MNIST_MLP_CI_NEED_GIB overrides it (0: no check, e.g. where .tox is already built).
 DEFAULT_RUN_GIB = 14
@@ -15,7 +15,7 @@ DEFAULT_RUN_GIB = 14
 
 def remedy(need_gib: float = DEFAULT_RUN_GIB) -> str:
     """What the run needs and how to make room: the end of every disk message."""
-    return (f"the default tox run needs ~{need_gib:g} GiB (its virtualenvs under .tox): free disk "
+    return (f"the default tox p run needs ~{need_gib:g} GiB (its virtualenvs under .tox): free disk "
             f"space (old .tox envs, uv's and pip's caches) and rerun")
 
 

@@ -8,7 +8,8 @@ and the page of docs/results/ that sets such runs side by side.
 ``measure`` clones --repo at --rev into a scratch folder, points every cache the run fills
 (``PIP_CACHE_DIR``, ``UV_CACHE_DIR``, ``MNIST_MLP_CACHE``, ``KERAS_HOME``) into --caches (a new,
 empty folder gives the from-nothing run; the same folder again, the warm one), runs ``.ci/run``,
-and samples the disk's used bytes (``df``'s figure, ``shutil.disk_usage``) every 5 s: the peak
+and samples the used bytes of the clone's disk (``df``'s figure, ``shutil.disk_usage``; keep
+--caches on the same disk, as uv needs for its links) every 5 s: the peak
 disk is the highest sample minus the first, so uv's cache, the virtualenvs and the tests'
 temporary files all count; every sample's rise is kept (``disk_rise_gib``). ``record`` makes the
 same record from a run measured elsewhere (its log and one used-bytes figure per line). Each
@@ -34,19 +35,21 @@ PAGE = ROOT / "docs" / "results" / "ci-runs.md"
 SAMPLE_S = 5
 CACHE_VARS = {"PIP_CACHE_DIR": "pip", "UV_CACHE_DIR": "uv", "MNIST_MLP_CACHE": "mnist",
               "KERAS_HOME": "keras"}
-# tox's closing summary, one line per env: "  jax: OK (462.86=setup[9.77]+cmd[453.09] seconds)"
-SUMMARY = re.compile(r"^  (?P<env>[\w.-]+): (?P<status>OK|FAIL code \d+|SKIP)"
-                     r" \((?:[\d.]+=setup\[(?P<setup>[\d.]+)\]\+cmd\[(?P<cmd>[\d.,]*)\]|[\d.]+)"
+# tox's closing summary, one line per env: "  jax: OK (462.86=setup[9.77]+cmd[453.09] seconds)";
+# an env that failed before its commands has its total only: "  x: FAIL code 1 (12.30 seconds)".
+SUMMARY = re.compile(r"^  (?P<env>[\w.-]+): (?P<status>OK|(?:IGNORED )?FAIL code -?\d+|SKIP)"
+                     r" \((?P<total>[\d.]+)(?:=setup\[(?P<setup>[\d.]+)\]\+cmd\[(?P<cmd>[\d.,]*)\])?"
                      r" seconds\)", re.MULTILINE)
+COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def tox_summary(log: str) -> dict[str, dict]:
     """Each env's status, setup seconds and command seconds from tox's closing summary."""
     envs = {}
-    for m in SUMMARY.finditer(log):
+    for m in SUMMARY.finditer(COLOUR.sub("", log)):
         commands = [float(s) for s in (m["cmd"] or "").split(",") if s]
-        envs[m["env"]] = {"status": m["status"], "setup_s": float(m["setup"] or 0),
-                          "commands_s": commands}
+        setup = m["setup"] or (m["total"] if m["status"] != "SKIP" else 0)  # no commands ran
+        envs[m["env"]] = {"status": m["status"], "setup_s": float(setup), "commands_s": commands}
     return envs
 
 

@@ -110,12 +110,12 @@ def cmd_reproduce(args) -> int:
     seeds = list(dict.fromkeys(args.seeds)) if args.seeds else [args.seed]
     recipe = _recipe(args)
     jobs = args.jobs or default_jobs(models, len(seeds), recipe.epochs, len(usable_cores()))
-    if not args.jobs and jobs == 1 and len(usable_cores()) > 1:
-        print("training in this process on every core: faster than worker processes for a job this "
-              "small (--jobs N forces N)", flush=True)
     per_seed = bool(args.seeds)
     out = reproduce.prepare_run_dir(args.out or reproduce.default_run_dir())
     with reproduce.locked(out, seeds, per_seed):  # held until the reports are written
+        if not args.jobs and jobs == 1 and len(usable_cores()) > 1:
+            print("training in this process on every core: faster than worker processes for a job "
+                  "this small (--jobs N forces N)", flush=True)
         runs = reproduce.train(models, seeds, recipe, out, reproduce.dataset_source(args.data),
                                jobs, per_seed, args.restart, build_report=_build_report)
     code = 0

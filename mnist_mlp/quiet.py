@@ -15,7 +15,7 @@ import atexit
 import contextlib
 import os
 import re
-import select
+import selectors
 import sys
 import threading
 from collections.abc import Iterator
@@ -62,22 +62,30 @@ def _pump(read_end: int, real_stderr: int, exiting: threading.Event) -> None:
     """Pass on every line but native log lines, until end of file, or until the process exits
     and the pipe holds nothing more."""
     pending = b""
+    selector = selectors.DefaultSelector()  # poll/epoll: any descriptor number
+    selector.register(read_end, selectors.EVENT_READ)
     try:
         while True:
-            if select.select([read_end], [], [], POLL_S)[0]:
+            if selector.select(POLL_S):
                 chunk = os.read(read_end, 1 << 16)
                 if not chunk:
                     break
                 *lines, pending = (pending + chunk).split(b"\n")
-                kept = b"".join(line + b"\n" for line in lines if not NATIVE_LOG_LINE.match(line))
-                if kept:
-                    os.write(real_stderr, kept)
+                _write_all(real_stderr, b"".join(line + b"\n" for line in lines
+                                                 if not NATIVE_LOG_LINE.match(line)))
             elif exiting.is_set():
                 break
-        if pending and not NATIVE_LOG_LINE.match(pending):
-            os.write(real_stderr, pending)
+        if not NATIVE_LOG_LINE.match(pending):
+            _write_all(real_stderr, pending)
     finally:
+        selector.close()
         os.close(read_end)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """``os.write`` until every byte is written (a signal can cut one write short)."""
+    while data:
+        data = data[os.write(fd, data):]
 
 
 def _drain_at_exit(reader: threading.Thread, exiting: threading.Event) -> None:
