@@ -109,11 +109,12 @@ def cmd_reproduce(args) -> int:
     models = args.models or list(names())
     seeds = list(dict.fromkeys(args.seeds)) if args.seeds else [args.seed]
     recipe = _recipe(args)
-    jobs = args.jobs or default_jobs(models, len(seeds), recipe.epochs, len(usable_cores()))
+    cores = len(usable_cores())
+    jobs = args.jobs or default_jobs(models, len(seeds), recipe.epochs, cores)
     per_seed = bool(args.seeds)
     out = reproduce.prepare_run_dir(args.out or reproduce.default_run_dir())
     with reproduce.locked(out, seeds, per_seed):  # held until the reports are written
-        if not args.jobs and jobs == 1 and len(usable_cores()) > 1:
+        if not args.jobs and jobs == 1 and cores > 1:
             print("training in this process on every core: faster than worker processes for a job "
                   "this small (--jobs N forces N)", flush=True)
         runs = reproduce.train(models, seeds, recipe, out, reproduce.dataset_source(args.data),

@@ -93,7 +93,7 @@ def test_largest_first_to_the_least_loaded_worker():
 # Parameter-epochs by hand from architectures.json (arch1_relu 532,110, arch2_relu 550,385; all
 # eight 4,501,070) against the pool's start-up (840,000) and this process's 1.44x speed on every core.
 @pytest.mark.parametrize(("models", "seeds", "epochs", "cores", "jobs"), [
-    # the small job: pool 0.84e6 + 1.10e6 = 1.94e6 > here 2.17e6 / 1.44 = 1.50e6
+    # two models, two epochs, here: pool 0.84e6 + 1.10e6 = 1.94e6 > here 2.17e6 / 1.44 = 1.50e6
     (["arch1_relu", "arch2_relu"], 1, 2, 2, 1),
     # 4 epochs, still here: 0.84e6 + 2.20e6 = 3.04e6 > 4.33e6 / 1.44 = 3.007e6
     (["arch1_relu", "arch2_relu"], 1, 4, 2, 1),
