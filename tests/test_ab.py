@@ -94,3 +94,12 @@ def test_a_build_timed_with_other_instruments_is_refused(ab, where):
     error = ab.ruler_error(runs)
     assert error.startswith(f"the base build's test_step[arch1_relu] was timed with the "
                             f"instruments in {where}, not this tree's ")
+
+
+def test_relative_out_and_work_folders_are_made_absolute(ab, tmp_path, monkeypatch):
+    """The benchmark processes run from scratch folders: a relative --out would send their JSON
+    to a folder that is not there (seen: ab_error_rates.py --out .benchmarks/x failed so)."""
+    monkeypatch.chdir(tmp_path)
+    args = ab.parse_arguments(["--base-rev", "HEAD~1", "--out", "rel/out", "--work", "w"])
+    assert args.out == tmp_path.resolve() / "rel" / "out"
+    assert args.work == tmp_path.resolve() / "w"
