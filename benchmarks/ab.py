@@ -48,15 +48,16 @@ TREE = Path(__file__).resolve().parent.parent
 DEFAULT_MODELS, DEFAULT_PAIRS, DEFAULT_BENCH_ROUNDS = ("arch1_relu", "arch2_bn_dropout"), 2, 60
 # What this tree's benchmark code needs from the mnist_mlp under test (its instruments are this
 # tree's, benchmarks/instruments/): exit 3 if it has no mnist_mlp at all (a wrong --base-python),
-# 4 if its mnist_mlp predates the seeded draws the benchmarks build models with, or compat's
-# access to fit's compiled step.
+# 4 if its mnist_mlp predates the seeded draws the benchmarks build models with, compat's access
+# to fit's compiled step, or the FLOP count and GEMM peak the instruments import.
 HARNESS_PROBE = """import sys
 try:
     import mnist_mlp
 except ImportError:
     sys.exit(3)
 try:
-    import mnist_mlp.draws, mnist_mlp.models, mnist_mlp.recipe, mnist_mlp.train
+    import mnist_mlp.draws, mnist_mlp.flops, mnist_mlp.models, mnist_mlp.peak, mnist_mlp.recipe
+    import mnist_mlp.train
     from mnist_mlp.compat import jax_train_state, put_jax_state, steps_per_execution
 except ImportError:
     sys.exit(4)

@@ -71,11 +71,10 @@ def result_identity(result: RunResult) -> dict:
     from mnist_mlp.models import REGISTRY
 
     spec = REGISTRY.get(result.model)
-    images = result.data or {"train_images": 60000, "test_images": 10000}
     return {
         "model": f"{result.model} {spec.layer_summary if spec else '?'}",
         **result.recipe.as_dict(),
-        **images,
+        **result.images,
         "backend": result.backend,
         "keras": result.environment.get("keras"),
         "draws": result.draws,

@@ -6,6 +6,7 @@ handler takes the parsed arguments, calls the library, prints, and returns the e
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from mnist_mlp.errors import EXIT_GATE_FAILED
@@ -101,24 +102,34 @@ def cmd_train(args) -> int:
     return _verify_and_print(results)
 
 
+def _print_efficiency(runs: dict, started: datetime, seconds: float, cores: list[int], out: Path) -> None:
+    """The job's FLOPs, its floor at the peak its cores show now, and the ratio (efficiency.json)."""
+    from mnist_mlp import efficiency
+
+    results = [r for _, seed_results in runs.values() for r in seed_results.values()]
+    print(efficiency.report(results, seconds, started, cores, results[0].backend, out), flush=True)
+
+
 def cmd_reproduce(args) -> int:
     from mnist_mlp import reproduce
     from mnist_mlp.models import names
     from mnist_mlp.pool import default_jobs, usable_cores
 
+    started, started_at = time.perf_counter(), datetime.now(timezone.utc)
     models = args.models or list(names())
     seeds = list(dict.fromkeys(args.seeds)) if args.seeds else [args.seed]
     recipe = _recipe(args)
-    cores = len(usable_cores())
-    jobs = args.jobs or default_jobs(models, len(seeds), recipe.epochs, cores)
+    cores = usable_cores()
+    jobs = args.jobs or default_jobs(models, len(seeds), recipe.epochs, len(cores))
     per_seed = bool(args.seeds)
     out = reproduce.prepare_run_dir(args.out or reproduce.default_run_dir())
     with reproduce.locked(out, seeds, per_seed):  # held until the reports are written
-        if not args.jobs and jobs == 1 and cores > 1:
+        if not args.jobs and jobs == 1 and len(cores) > 1:
             print("training in this process on every core: faster than worker processes for a job "
                   "this small (--jobs N forces N)", flush=True)
         runs = reproduce.train(models, seeds, recipe, out, reproduce.dataset_source(args.data),
                                jobs, per_seed, args.restart, build_report=_build_report)
+        _print_efficiency(runs, started_at, time.perf_counter() - started, cores, out)
     code = 0
     for seed, (run_dir, results) in runs.items():
         if per_seed:

@@ -22,6 +22,7 @@ SCHEMA_VERSION = 1
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
 PARAM_KEYS = ("total", "trainable", "non_trainable")
 KERAS_DRAWS = "keras"  # results written before the project drew them: the backend did
+ALL_OF_MNIST = {"train_images": 60000, "test_images": 10000}  # what a result without ``data`` used
 
 
 class ResultError(MnistMlpError, ValueError):
@@ -64,6 +65,11 @@ class RunResult:
     @property
     def seed(self) -> int | None:
         return self.recipe.seed
+
+    @property
+    def images(self) -> Mapping[str, int]:
+        """``train_images`` and ``test_images`` it trained and validated on."""
+        return self.data or ALL_OF_MNIST
 
     @property
     def backend(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -142,6 +143,16 @@ def test_reproduce_end_to_end_one_epoch(capsys, tmp_path, mnist, monkeypatch):
     for name in ("softmax", "arch1_relu"):
         assert {"result.json", "history.csv", "model.keras"} <= {p.name for p in (run / name).iterdir()}
     assert (run / "report.html").is_file() and (run / "report.md").is_file()
+    # The job's matrix FLOPs by hand (tests/test_efficiency.py): one epoch and the test evaluation
+    # of arch1_relu (145,484,000,000 + 10,628,000,000) and of softmax (2,038,400,000 + 156,800,000).
+    saved = json.loads((run / "efficiency.json").read_text())
+    assert saved["flops"] == 158_307_200_000
+    assert saved["ratio"] == pytest.approx(saved["seconds"] / (saved["flops"] / sum(
+        saved["peak_flops_per_s"].values())), rel=0.01)
+    assert sorted(map(int, saved["peak_flops_per_s"])) == usable_cores()
+    line = next(line for line in out.splitlines() if line.startswith("efficiency: "))
+    assert line.startswith("efficiency: 0.2 TFLOP of matrix products in ") and line.endswith("x the floor")
     code, out, _ = run_cli(capsys, "reproduce", "--models", "softmax", "--epochs", "1", "--jobs", "1",
                            "--out", str(run))
     assert "softmax: finished earlier" in out and "not retrained" in out
+    assert "efficiency: not stated: softmax did part of the work before this job" in out

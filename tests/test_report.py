@@ -442,3 +442,12 @@ def test_markdown_escapes_html_and_pipes_in_every_text(tmp_path, make_result, wr
     assert r"| &lt;b&gt;field&lt;/b&gt; | a\\\|b |" in md
     assert "# MNIST MLP run &lt;img src=x onerror=alert(1)&gt;" in md
     assert "<script>" not in (run_dir / "report.html").read_text("utf-8")
+
+
+def test_environment_states_the_runs_matrix_flops_and_rate(make_result):
+    """Hand counts (tests/test_efficiency.py): arch1_relu's 20 epochs 2,920,308,000,000 FLOPs,
+    softmax's 40,924,800,000; the fake results train 60 s each."""
+    from mnist_mlp.report.document import _environment_blocks
+
+    table = _environment_blocks({n: make_result(n) for n in ("arch1_relu", "softmax")})[1]
+    assert dict(table.rows)["matrix products"].startswith("2.96 TFLOP, 25 GFLOP/s over the training time")

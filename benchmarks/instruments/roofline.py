@@ -1,68 +1,27 @@
-"""The physical floor of one training step: its matrix FLOPs at the machine's measured peak plus
+"""The physical floor of one training step: its matrix FLOPs (``mnist_mlp.flops``) at the
+machine's measured peak (``mnist_mlp.peak``, timed in the same process on the same CPUs) plus
 Adam's memory traffic at the measured bandwidth; and MFU, the share of the peak a step reaches.
-
-A step of an MLP with widths w0..wn at batch B runs, per Dense layer i (w_i -> w_i+1), the
-forward X@W and the weight gradient dW = X.T@dY, and for every layer but the first the input
-gradient dX = dY@W.T: 2·B·(2·Σ w_i·w_i+1 + Σ_{i>=1} w_i·w_i+1) FLOPs. Adam reads parameters,
-gradients and both moments and writes parameters and both moments: 7 float32 arrays of the
-trainable size. The peak is the best large float32 GEMM of numpy and of the backend itself, timed
-in the same process on the same CPUs, so no BLAS kernel choice (``OPENBLAS_CORETYPE``) can move
-the floor below what the machine does.
+Adam reads parameters, gradients and both moments and writes parameters and both moments: 7
+float32 arrays of the trainable size. The reporting job (``mnist-mlp reproduce``) states its own
+floor from the same FLOP count and peak.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import time
 from collections.abc import Callable
 
 import numpy as np
 
-from mnist_mlp.preprocess import INPUT_DIM, NUM_CLASSES
+from mnist_mlp.flops import Product, step_flops, step_products, trainable_params, widths
+from mnist_mlp.peak import PEAK_N, PEAK_REPEATS, best_peak, gemm_flops_per_s, measure_peaks
 
-PEAK_N, PEAK_REPEATS = 2048, 6
+__all__ = ["PEAK_N", "PEAK_REPEATS", "Floor", "Product", "adam_bytes", "bandwidth_bytes_per_s",
+           "best_peak", "blas_reference", "gemm_flops_per_s", "measure_peaks", "step_flops",
+           "step_products", "trainable_params", "widths"]
 ADAM_ARRAYS = 7  # read: params, grads, m, v; write: params, m, v
 FLOAT32 = 4
-
-
-@dataclasses.dataclass(frozen=True)
-class Product:
-    """One matrix product (m x k) @ (k x n) of a training step."""
-
-    kind: str  # forward, dW or dX
-    layer: int
-    m: int
-    k: int
-    n: int
-
-    @property
-    def flops(self) -> int:
-        return 2 * self.m * self.k * self.n
-
-
-def widths(spec) -> tuple[int, ...]:
-    return (INPUT_DIM, *spec.hidden_units, NUM_CLASSES)
-
-
-def step_products(widths: tuple[int, ...], batch: int) -> tuple[Product, ...]:
-    products = []
-    for i, (n_in, n_out) in enumerate(itertools.pairwise(widths)):
-        products += [Product("forward", i, batch, n_in, n_out), Product("dW", i, n_in, batch, n_out)]
-        if i > 0:
-            products.append(Product("dX", i, batch, n_out, n_in))
-    return tuple(products)
-
-
-def step_flops(widths: tuple[int, ...], batch: int) -> int:
-    return sum(p.flops for p in step_products(widths, batch))
-
-
-def trainable_params(spec) -> int:
-    """Dense kernels and biases, plus BatchNormalization's gamma and beta per hidden unit."""
-    w = widths(spec)
-    dense = sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(w))
-    return dense + (2 * sum(spec.hidden_units) if spec.batch_norm else 0)
 
 
 def adam_bytes(spec) -> int:
@@ -90,56 +49,7 @@ def blas_reference(widths: tuple[int, ...], batch: int,
 
 
 # ---------------------------------------------------------------------------------------------
-# Measured machine: peak GEMM rate and memory bandwidth
-
-
-def _gemm_callable(library: str, n: int) -> Callable[[], object]:
-    rng = np.random.default_rng(1)
-    a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
-    if library == "numpy":
-        out = np.empty_like(a)
-        return lambda: np.matmul(a, b, out=out)
-    if library == "jax":
-        import jax
-
-        ja, jb = jax.device_put(a), jax.device_put(b)
-        dot = jax.jit(jax.numpy.matmul)
-        return lambda: dot(ja, jb).block_until_ready()
-    if library == "tensorflow":
-        import tensorflow as tf
-
-        ta, tb = tf.constant(a), tf.constant(b)
-        matmul = tf.function(tf.linalg.matmul)
-        return lambda: matmul(ta, tb).numpy()
-    if library == "torch":
-        import torch
-
-        pa, pb = torch.from_numpy(a), torch.from_numpy(b)
-        out = torch.empty_like(pa)
-        return lambda: torch.mm(pa, pb, out=out)
-    raise ValueError(f"no GEMM for {library!r}")
-
-
-def gemm_flops_per_s(library: str, n: int = PEAK_N, repeats: int = PEAK_REPEATS) -> float:
-    """Best of ``repeats`` n x n float32 GEMMs through ``library``, in FLOP/s (after a warm-up)."""
-    run = _gemm_callable(library, n)
-    run()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best
-
-
-def measure_peaks(backend: str, n: int = PEAK_N, repeats: int = PEAK_REPEATS) -> dict[str, float]:
-    """FLOP/s of numpy's GEMM and the backend's own, in this process."""
-    return {library: gemm_flops_per_s(library, n, repeats) for library in dict.fromkeys(("numpy", backend))}
-
-
-def best_peak(peaks: dict[str, float]) -> tuple[float, str]:
-    source = max(peaks, key=peaks.get)
-    return peaks[source], source
+# Measured machine: peak GEMM rate (mnist_mlp.peak) and memory bandwidth
 
 
 def bandwidth_bytes_per_s(mbytes: int = 64, repeats: int = 5) -> float:

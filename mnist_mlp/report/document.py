@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mnist_mlp.efficiency import result_flops
 from mnist_mlp.gates import FAIL, PASS
 from mnist_mlp.models import NOTEBOOK_MODELS, get_spec, names
 from mnist_mlp.report.blocks import (
@@ -62,11 +63,14 @@ def _span(values: list[str]) -> str:
 
 def _environment_blocks(results: Results) -> list[Block]:
     total = sum(r.train_seconds for r in results.values())
+    work = sum(map(result_flops, results.values()))
     recipes = {name: r.recipe.as_dict() for name, r in results.items()}
     rows = [
         *_merged({name: r.environment for name, r in results.items()}),
         *((f"recipe.{field}", value) for field, value in _merged(recipes)),
         ("total training time", f"{total / 60:.1f} min"),
+        ("matrix products", (f"{work / 1e12:.2f} TFLOP, {work / max(total, 1e-9) / 1e9:.0f} GFLOP/s over "
+                             "the training time (reproduce prints the floor and writes efficiency.json)")),
         ("finished", _span([r.finished for r in results.values()])),
     ]
     return [Heading(2, "Environment and recipe"), Table(("field", "value"), tuple(rows))]

@@ -1,0 +1,129 @@
+"""The machine's measured matrix-product peak: the best of a few large float32 GEMMs.
+
+The peak is the best 2048 x 2048 float32 GEMM of numpy and of the backend itself, timed on the
+cores in question: no BLAS kernel choice (``OPENBLAS_CORETYPE``) or library can move a floor
+below what the machine does. ``per_core`` measures every core at once, one single-threaded
+probe process pinned to each, as the worker pool trains: cores that share a physical core's
+units measure what they give together.
+
+    python -m mnist_mlp.peak CORE BACKEND     # one probe: pins itself, prints its JSON line
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+PEAK_N, PEAK_REPEATS = 2048, 6
+PROBE_TIMEOUT_S = 120
+# The probe's BLAS runs one thread, and OpenBLAS picks its own kernel for this CPU.
+PROBE_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+PROBE_ENV_DROPPED = ("OPENBLAS_CORETYPE",)
+
+
+class PeakProbeError(RuntimeError):
+    """A probe process that did not report its GEMM rate."""
+
+
+def _gemm_callable(library: str, n: int) -> Callable[[], object]:
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
+    if library == "numpy":
+        out = np.empty_like(a)
+        return lambda: np.matmul(a, b, out=out)
+    if library == "jax":
+        import jax
+
+        ja, jb = jax.device_put(a), jax.device_put(b)
+        dot = jax.jit(jax.numpy.matmul)
+        return lambda: dot(ja, jb).block_until_ready()
+    if library == "tensorflow":
+        import tensorflow as tf
+
+        ta, tb = tf.constant(a), tf.constant(b)
+        matmul = tf.function(tf.linalg.matmul)
+        return lambda: matmul(ta, tb).numpy()
+    if library == "torch":
+        import torch
+
+        pa, pb = torch.from_numpy(a), torch.from_numpy(b)
+        out = torch.empty_like(pa)
+        return lambda: torch.mm(pa, pb, out=out)
+    raise ValueError(f"no GEMM for {library!r}")
+
+
+def gemm_flops_per_s(library: str, n: int = PEAK_N, repeats: int = PEAK_REPEATS) -> float:
+    """Best of ``repeats`` n x n float32 GEMMs through ``library``, in FLOP/s (after a warm-up)."""
+    run = _gemm_callable(library, n)
+    run()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best
+
+
+def measure_peaks(backend: str, n: int = PEAK_N, repeats: int = PEAK_REPEATS) -> dict[str, float]:
+    """FLOP/s of numpy's GEMM and the backend's own, in this process."""
+    return {library: gemm_flops_per_s(library, n, repeats) for library in dict.fromkeys(("numpy", backend))}
+
+
+def best_peak(peaks: dict[str, float]) -> tuple[float, str]:
+    source = max(peaks, key=peaks.get)
+    return peaks[source], source
+
+
+def probe_command(core: int, backend: str) -> list[str]:
+    return [sys.executable, "-m", "mnist_mlp.peak", str(core), backend]
+
+
+def probe_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in PROBE_ENV_DROPPED}
+    return {**env, **PROBE_ENV}
+
+
+def per_core(cores: Sequence[int], backend: str) -> dict[int, float]:
+    """Each core's best GEMM rate (numpy's or the backend's, FLOP/s), all cores at once."""
+    probes = {core: subprocess.Popen(probe_command(core, backend), env=probe_env(), text=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+              for core in cores}
+    rates = {}
+    for core, probe in probes.items():
+        try:
+            out, err = probe.communicate(timeout=PROBE_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            for other in probes.values():
+                other.kill()
+            raise PeakProbeError(f"the GEMM probe on core {core} ran over {PROBE_TIMEOUT_S} s") from None
+        lines = out.strip().splitlines()
+        if probe.returncode != 0 or not lines:
+            last = (err.strip().splitlines() or ["no output"])[-1]
+            raise PeakProbeError(f"the GEMM probe on core {core} failed (exit {probe.returncode}: {last})")
+        reported = json.loads(lines[-1])
+        if reported["cores"] not in ([core], None):
+            raise PeakProbeError(f"the GEMM probe for core {core} ran on cores {reported['cores']}")
+        rates[core] = reported["flops_per_s"]
+    return rates
+
+
+def _probe(core: int, backend: str) -> dict:
+    """Pin to ``core`` before numpy or the backend loads, then measure."""
+    pinned = None
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {core})
+        pinned = sorted(os.sched_getaffinity(0))
+    if backend != "numpy":
+        os.environ.setdefault("KERAS_BACKEND", backend)
+    rate, source = best_peak(measure_peaks(backend))
+    return {"cores": pinned, "flops_per_s": rate, "source": source}
+
+
+if __name__ == "__main__":
+    print(json.dumps(_probe(int(sys.argv[1]), sys.argv[2])), flush=True)
