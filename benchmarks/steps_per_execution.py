@@ -72,11 +72,11 @@ def versions(backends: list[str]) -> dict:
 
 def render(kept: dict) -> str:
     lines = ["# `steps_per_execution`: epoch time and Ctrl-C wait", "",
-             f"Written by `python benchmarks/steps_per_execution.py --write` ({kept['date']}, one pinned "
-             f"core ({kept['core']}), {kept['rounds']} rounds interleaved, `mnist-mlp train --epochs "
-             f"{kept['epochs']}`, the median epoch after the first; versions {kept['versions']}). "
-             ("**Ctrl-C wait** is the longest a stop waits: one compiled call. The design: "
-              "[../performance.md](../performance.md#steps-per-execution)."), "",
+             (f"Written by `python benchmarks/steps_per_execution.py --write` ({kept['date']}, one "
+              f"pinned core ({kept['core']}), {kept['rounds']} rounds interleaved, `mnist-mlp train "
+              f"--epochs {kept['epochs']}`, the median epoch after the first; versions "
+              f"{kept['versions']}). **Ctrl-C wait** is the longest a stop waits: one compiled call. "
+              "The design: [../performance.md](../performance.md#steps-per-execution)."), "",
              "| backend | model | steps per call | epoch s | step ms | vs 8 | Ctrl-C wait ms |",
              "|---|---|---:|---:|---:|---:|---:|"]
     for key, runs in kept["runs"].items():

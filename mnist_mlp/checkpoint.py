@@ -27,6 +27,7 @@ from mnist_mlp import draws
 from mnist_mlp.compat import KERAS_3, backend_name, keras
 from mnist_mlp.errors import MnistMlpError
 from mnist_mlp.files import atomic_path
+from mnist_mlp.recipe import SPEED_ONLY
 from mnist_mlp.results import HISTORY_KEYS, RunResult
 
 LATEST = "checkpoint.npz"
@@ -52,11 +53,16 @@ class Checkpoint:
     rng: dict
 
 
+def _trained_recipe(recipe) -> dict:
+    """The recipe's fields that decide what a run learns (not ``recipe.SPEED_ONLY``)."""
+    return {k: v for k, v in recipe.as_dict().items() if k not in SPEED_ONLY}
+
+
 def identity(spec, recipe, dataset) -> dict:
     """What must be equal for a checkpoint or a result to belong to the requested run."""
     return {
         "model": f"{spec.name} {spec.layer_summary}",
-        **recipe.as_dict(),
+        **_trained_recipe(recipe),
         "train_images": len(dataset.x_train),
         "test_images": len(dataset.x_test),
         "backend": backend_name(),
@@ -73,7 +79,7 @@ def result_identity(result: RunResult) -> dict:
     spec = REGISTRY.get(result.model)
     return {
         "model": f"{result.model} {spec.layer_summary if spec else '?'}",
-        **result.recipe.as_dict(),
+        **_trained_recipe(result.recipe),
         **result.images,
         "backend": result.backend,
         "keras": result.environment.get("keras"),

@@ -18,13 +18,14 @@ import statistics
 from pathlib import Path
 
 from mnist_mlp import benchjson, stats
+from mnist_mlp.recipe import SPEED_ONLY
 from mnist_mlp.results import KERAS_DRAWS, ResultError, RunResult, load_run
 
 SEED_FOLDER = re.compile(r"seed-(\d+)")
 BENCHMARKS_FILE = "benchmarks.json"
-# Recipe fields that may differ between the envs of one matrix: the seed is what varies, and
-# steps_per_execution is a speed knob some backends do not have.
-RECIPE_FIELDS_FREE = ("seed", "steps_per_execution", "jit_compile")
+# Recipe fields that may differ between the envs of one matrix: the seed is what varies, and the
+# speed knobs (some backends do not have them) change no result.
+RECIPE_FIELDS_FREE = ("seed", *SPEED_ONLY, "jit_compile")
 
 
 class MatrixError(ResultError):

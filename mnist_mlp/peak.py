@@ -18,6 +18,8 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+from mnist_mlp.errors import MnistMlpError
+
 PEAK_N, PEAK_REPEATS = 2048, 6
 PROBE_TIMEOUT_S = 120
 # The probe's BLAS runs one thread, and OpenBLAS picks its own kernel for this CPU.
@@ -25,7 +27,7 @@ PROBE_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREA
 PROBE_ENV_DROPPED = ("OPENBLAS_CORETYPE",)
 
 
-class PeakProbeError(RuntimeError):
+class PeakProbeError(MnistMlpError, RuntimeError):
     """A probe process that did not report its GEMM rate."""
 
 

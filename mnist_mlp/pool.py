@@ -214,13 +214,17 @@ def _dataset(source: DatasetSource):
     return source.load()
 
 
-def _train(task: Task, recipe, source: DatasetSource, callbacks: tuple, restart: bool) -> RunResult:
+def _train(task: Task, recipe, source: DatasetSource, callbacks: tuple, restart: bool,
+           after_each: Callable[[Task, RunResult], object] | None) -> RunResult:
     _events.put((os.getpid(), task))  # synchronous: the parent learns it even if we die next
     from mnist_mlp.train import train_and_evaluate
 
-    return train_and_evaluate(task.model, _dataset(source), dataclasses.replace(recipe, seed=task.seed),
-                              task.run_dir, label=task.label, callbacks=list(callbacks),
-                              restart=restart)
+    result = train_and_evaluate(task.model, _dataset(source), dataclasses.replace(recipe, seed=task.seed),
+                                task.run_dir, label=task.label, callbacks=list(callbacks),
+                                restart=restart)
+    if after_each is not None:
+        after_each(task, result)
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -300,13 +304,15 @@ def run(
     on_result: Callable[[Task, RunResult], None] | None = None,
     restart: bool = False,
     then: Sequence[Callable[[], object]] = (),
+    after_each: Callable[[Task, RunResult], object] | None = None,
 ) -> dict[Task, RunResult]:
     """Train ``tasks`` on ``min(jobs, len(tasks))`` workers over ``cores`` (default: all usable);
     return each task's result. ``callbacks`` are extra Keras callbacks for every task;
     ``on_result(task, result)`` is called in the parent as each task finishes; ``restart``
     discards each task's earlier checkpoint and result (``--restart``). ``then`` are picklable
     calls run on the workers once every task has finished (the reports: a worker has Keras loaded
-    already, the parent has not); an exception in one is raised here."""
+    already, the parent has not); an exception in one is raised here. ``after_each(task, result)``
+    (picklable) runs on the task's worker right after it (the task's report figures)."""
     cores = usable_cores() if cores is None else sorted(cores)
     if not tasks:
         return {}
@@ -317,7 +323,7 @@ def run(
     started: dict[int, Task] = {}
     done: dict[Task, dict] = {}
     try:
-        futures = {executor.submit(_train, task, recipe, source, tuple(callbacks), restart): task
+        futures = {executor.submit(_train, task, recipe, source, tuple(callbacks), restart, after_each): task
                    for task in tasks}
         pending = set(futures)
         while pending:

@@ -19,16 +19,17 @@ class Recipe:
     ``seed`` makes a run reproducible (the notebook used none; we default to 0 so the gate is
     repeatable): it fixes the initial weights and every epoch's order (``mnist_mlp.draws``) and
     seeds the backend's Dropout masks. ``steps_per_execution`` and ``jit_compile`` change speed,
-    not the math: several steps per compiled call cut the per-step Python/dispatch overhead
-    (docs/performance.md); the PyTorch backend does not support it and runs 1
-    (``compat.compile_options``).
+    not the math: several steps per compiled call cut the per-step Python/dispatch overhead, and
+    every value trains the same model bit for bit (tests/test_steps_per_execution.py); the default
+    is the fastest measured on JAX and TensorFlow (docs/performance.md); the PyTorch backend does
+    not support it and runs 1 (``compat.compile_options``).
     """
 
     epochs: int = 20
     batch_size: int = 128
     learning_rate: float = 0.001
     seed: int | None = 0
-    steps_per_execution: int = 8
+    steps_per_execution: int = 32
     jit_compile: bool | str = "auto"
 
     def __post_init__(self):
@@ -50,3 +51,6 @@ class Recipe:
 
 
 NOTEBOOK = Recipe()
+# Fields that change how fast a model trains, never what it learns: a run resumes, and a finished
+# result is reused, whatever their value.
+SPEED_ONLY = ("steps_per_execution",)

@@ -104,8 +104,8 @@ def train_here(models: Sequence[str], recipe, out: Path, source: DatasetSource,
 def train_on_pool(models: Sequence[str], seeds: Sequence[int], recipe, out: Path,
                   source: DatasetSource, jobs: int, per_seed_folders: bool,
                   restart: bool = False) -> dict:
-    """Every (model, seed) on ``jobs`` pinned worker processes, then each seed's report on the
-    same workers: ``{seed: {model: result}}``."""
+    """Every (model, seed) on ``jobs`` pinned worker processes, each model's report figures drawn
+    by its worker as it ends, then each seed's report on the same workers: ``{seed: {model: result}}``."""
     from mnist_mlp import pool, report
 
     tasks = pool.schedule(models, seeds, out, per_seed_folders=per_seed_folders)
@@ -113,10 +113,11 @@ def train_on_pool(models: Sequence[str], seeds: Sequence[int], recipe, out: Path
     _announce(out)
     print(f"{len(tasks)} tasks, longest first, on {len(workers)} worker processes pinned to cores "
           f"{' '.join(','.join(map(str, group)) for group in workers)}", flush=True)
-    reports = [functools.partial(report.build_report, seed_folder(out, s, per_seed_folders))
-               for s in seeds]
+    reports = [functools.partial(report.build_report, seed_folder(out, s, per_seed_folders),
+                                 reuse_model_figures=True) for s in seeds]
     done = pool.run(tasks, recipe, source, jobs, resume_hint=f"rerun with --out {out} to resume",
-                    on_result=report_progress(), restart=restart, then=reports)
+                    on_result=report_progress(), restart=restart, then=reports,
+                    after_each=report.draw_task_figures)
     env = next(iter(done.values())).environment
     print(f"Keras {env['keras']}, backend {env['backend']} ({env['backend_chosen_by']})", flush=True)
     by_task = {(task.model, task.seed): result for task, result in done.items()}

@@ -3,8 +3,11 @@ inside, and every Keras internal that mnist_mlp relies on still where compat say
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
+import importlib.util
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -86,3 +89,39 @@ def test_keras_internals_are_where_compat_says(backend):
         f"Keras {compat.keras.__version__} ({backend}) no longer has {missing}: "
         "update mnist_mlp.compat.KERAS_INTERNALS and the code that uses them"
     )
+
+
+@pytest.mark.skipif(not compat.KERAS_3, reason="Keras 2 seeds with keras.utils.set_random_seed itself")
+def test_seeding_internals_are_where_compat_says():
+    for dotted in compat.SEEDING_INTERNALS:
+        module, _, name = dotted.rpartition(".")
+        try:
+            found = importlib.import_module(dotted)
+        except ImportError:
+            found = getattr(importlib.import_module(module), name, None)
+        assert found is not None, f"Keras {compat.keras.__version__} no longer has {dotted}"
+
+
+def seeded_draws(seed_with) -> list:
+    """Python's, NumPy's and Keras's global-generator draws right after ``seed_with(7)``."""
+    import random
+
+    seed_with(7)
+    keras_draw = compat.to_numpy(compat.keras.random.uniform((3,))).tolist() if compat.KERAS_3 else None
+    return [random.random(), float(np.random.rand()), keras_draw]
+
+
+def test_seeding_draws_what_keras_set_random_seed_draws():
+    """Our seeding skips only TensorFlow's step on JAX and PyTorch: every generator the run uses
+    starts where Keras's own seeding puts it."""
+    expected = seeded_draws(compat.keras.utils.set_random_seed)
+    assert seeded_draws(lambda seed: compat.seed_everything(seed, deterministic_ops=False)) == expected
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="needs the JAX backend installed")
+def test_seeding_a_jax_process_does_not_import_tensorflow():
+    probe = ("import sys; from mnist_mlp import compat; compat.seed_everything(0); "
+             "print(compat.backend_name(), 'tensorflow' in sys.modules)")
+    found = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "KERAS_BACKEND": "jax"},
+                           capture_output=True, text=True, check=True)
+    assert found.stdout.split() == ["jax", "False"]

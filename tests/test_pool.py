@@ -337,3 +337,8 @@ def test_reproduce_seeds_on_two_workers_one_folder_report_and_gate_per_seed(tmp_
     assert saved[1].metric("loss") != saved[2].metric("loss")
     assert sorted(saved[s].environment["cpus"] for s in (1, 2)) == [[CORES[0]], [CORES[1]]]
     assert all((tmp_path / f"seed-{s}" / "report.html").is_file() for s in (1, 2))
+    for s in (1, 2):  # each model's figures drawn by its worker as it ended, kept by the report
+        figures = tmp_path / f"seed-{s}" / "figures"
+        drawn_at = {p.name: p.stat().st_mtime_ns for p in figures.iterdir()}
+        assert drawn_at["loss_softmax.png"] < drawn_at["test_accuracy.png"]
+        assert drawn_at["weights_softmax.png"] < drawn_at["test_accuracy.png"]

@@ -35,7 +35,7 @@ def test_flatten_keeps_row_major_order_and_scale_divides_by_255():
 
 def test_notebook_recipe_fields():
     assert NOTEBOOK.as_dict() == {"epochs": 20, "batch_size": 128, "learning_rate": 0.001, "seed": 0,
-                                  "steps_per_execution": 8, "jit_compile": "auto"}
+                                  "steps_per_execution": 32, "jit_compile": "auto"}
 
 
 @pytest.mark.parametrize(("field", "value"), [("epochs", 0), ("batch_size", -1), ("batch_size", 1.5),

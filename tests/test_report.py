@@ -8,6 +8,7 @@ functions and are flipped here by flipping the crafted numbers.
 from __future__ import annotations
 
 import html.parser
+import os
 import re
 import struct
 import xml.etree.ElementTree as ET
@@ -451,3 +452,27 @@ def test_environment_states_the_runs_matrix_flops_and_rate(make_result):
 
     table = _environment_blocks({n: make_result(n) for n in ("arch1_relu", "softmax")})[1]
     assert dict(table.rows)["matrix products"].startswith("2.96 TFLOP, 25 GFLOP/s over the training time")
+
+
+def test_model_figures_drawn_since_training_are_reused_and_older_ones_redrawn(tmp_path, make_result,
+                                                                               write_run, monkeypatch):
+    """What the pool draws as each model ends is not drawn again by the report; a figure older
+    than its result.json (the model retrained since) is."""
+    run_dir = craft_run(make_result, write_run, tmp_path / "run", models=("arch1_relu", "softmax"))
+    drawn = []
+    monkeypatch.setattr(plots, "plot_loss", lambda result, target, reference: drawn.append(result.model))
+    monkeypatch.setattr(plots, "_weights_figure", lambda run, name, target: "skipped")
+    for overview in ("plot_test_accuracy", "plot_val_accuracy"):
+        monkeypatch.setattr(plots, overview, lambda *args: None)
+    for name in ("arch1_relu", "softmax"):
+        for figure in plots.model_figures(run_dir, name):
+            figure.parent.mkdir(exist_ok=True)
+            figure.write_bytes(PNG_SIGNATURE)
+    trained = (run_dir / "softmax" / "result.json").stat().st_mtime_ns
+    for figure in plots.model_figures(run_dir, "softmax"):  # drawn before softmax's retraining
+        os.utime(figure, ns=(trained - 10**9, trained - 10**9))
+    results = {n: make_result(n) for n in ("arch1_relu", "softmax")}
+    plots.draw_all(run_dir, results, [], reuse_model_figures=True)
+    assert drawn == ["softmax"]
+    plots.draw_all(run_dir, results, [], reuse_model_figures=False)  # `mnist-mlp report`: all anew
+    assert drawn == ["softmax", "arch1_relu", "softmax"]

@@ -31,7 +31,7 @@ def test_json_keys_and_layout(result):
     assert data["schema"] == 1 and data["resumed"] is False and "data" not in data and data["seed"] == 0
     assert data["draws"] == "keras"  # a result made in code, not trained: nobody claims numpy's draws
     assert data["recipe"] == {"epochs": 3, "batch_size": 128, "learning_rate": 0.001, "seed": 0,
-                              "steps_per_execution": 8, "jit_compile": "auto"}
+                              "steps_per_execution": 32, "jit_compile": "auto"}
     assert data["history"]["val_accuracy"] == [e.val_accuracy for e in result.epochs]
     assert data["epoch_seconds"] == [3.0, 3.0, 3.0]
 

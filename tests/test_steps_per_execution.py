@@ -24,8 +24,13 @@ def trained(dataset, folder, steps_per_execution: int):
 
 
 @pytest.fixture(scope="module")
-def reference(small_dataset, tmp_path_factory):
-    return trained(small_dataset, tmp_path_factory.mktemp("spe8"), 8)
+def reference_folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("spe8")
+
+
+@pytest.fixture(scope="module")
+def reference(small_dataset, reference_folder):
+    return trained(small_dataset, reference_folder, 8)
 
 
 # small_dataset: 2,048 training images, 16 steps an epoch. 1: the notebook's; 3: 16 = 5 x 3 + 1,
@@ -43,3 +48,13 @@ def test_every_steps_per_execution_trains_the_same_model_bit_for_bit(small_datas
     assert len(weights) == len(expected_weights) == 14  # 3 Dense x 2, 2 BN x 4
     for got, expected in zip(weights, expected_weights):
         np.testing.assert_array_equal(got, expected)
+
+
+def test_a_finished_run_is_reused_whatever_its_steps_per_execution(small_dataset, reference, reference_folder,
+                                                                    capsys):
+    """The same math, so the same run: asking for another value reuses the result (and a
+    checkpoint resumes) instead of refusing it as another recipe's."""
+    again = train_and_evaluate(MODEL, small_dataset, Recipe(epochs=2, seed=0, steps_per_execution=32),
+                               reference_folder)
+    assert "finished earlier" in capsys.readouterr().out
+    assert again == reference[0]

@@ -44,12 +44,21 @@ def config_drift(run_dir: Path, results) -> dict[str, list[str]]:
     return {name: found[1] for name, found in saved.items() if found is not None}
 
 
-def build_report(run_dir: str | Path, gates: dict | None = None) -> Path:
+def draw_task_figures(task, result: RunResult) -> None:
+    """A pool task's own figures, drawn on its worker as it ends (``pool.run``'s ``after_each``),
+    while the other workers still train."""
+    from mnist_mlp.report import plots
+
+    plots.draw_model(Path(task.run_dir), result)
+
+
+def build_report(run_dir: str | Path, gates: dict | None = None, reuse_model_figures: bool = False) -> Path:
     """(Re)build figures, report.md and report.html of ``run_dir`` from its saved results alone.
 
     Models missing from the run are listed, not fatal; a folder with no result at all raises
-    ResultError. ``gates`` defaults to golden/measured/gates.json's section for the run's backend.
-    Returns the report.html path.
+    ResultError. ``gates`` defaults to golden/measured/gates.json's section for the run's backend;
+    ``reuse_model_figures`` keeps model figures drawn since the model trained. Returns the
+    report.html path.
     """
     from mnist_mlp.report import plots
     from mnist_mlp.report.document import document
@@ -60,7 +69,7 @@ def build_report(run_dir: str | Path, gates: dict | None = None) -> Path:
     results = load_run(run_dir)
     gates = gates or load_gates(results)
     rows = accuracy.rows(results, gates)
-    drawn = plots.draw_all(run_dir, results, rows)
+    drawn = plots.draw_all(run_dir, results, rows, reuse_model_figures)
     title = f"MNIST MLP run {run_dir.resolve().name}"
     blocks = document(title, run_dir, results, rows, drawn, datetime.now(timezone.utc),
                       accuracy.describe_statistic(gates), config_drift(run_dir, results))

@@ -230,19 +230,39 @@ def _weights_figure(run_dir: Path, name: str, target: Path) -> Path | str:
     return target
 
 
-def draw_all(run_dir: Path, results: dict[str, RunResult], rows) -> Drawn:
-    """Every figure of a run's report, saved under ``run_dir/figures``."""
+def model_figures(run_dir: Path, name: str) -> tuple[Path, Path]:
+    """Where one model's loss and weights figures go."""
+    figures = run_dir / "figures"
+    return figures / f"loss_{name}.png", figures / f"weights_{name}.png"
+
+
+def draw_model(run_dir: Path, result: RunResult) -> tuple[Path, Path | str]:
+    """One model's figures: its loss curves and its weights (or why the weights are missing)."""
+    loss, weights = model_figures(run_dir, result.model)
+    plot_loss(result, loss, notebook_results().get(result.model))
+    return loss, _weights_figure(run_dir, result.model, weights)
+
+
+def _drawn_since_trained(run_dir: Path, name: str) -> bool:
+    """Both of a model's figures exist and are newer than its result.json."""
+    trained = (run_dir / name / "result.json").stat().st_mtime_ns
+    return all(p.is_file() and p.stat().st_mtime_ns >= trained for p in model_figures(run_dir, name))
+
+
+def draw_all(run_dir: Path, results: dict[str, RunResult], rows, reuse_model_figures: bool = False) -> Drawn:
+    """Every figure of a run's report, saved under ``run_dir/figures``; with
+    ``reuse_model_figures`` a model's figures drawn after its training (the pool draws them as
+    each model ends) are kept."""
     figures = run_dir / "figures"
     test, val = figures / "test_accuracy.png", figures / "val_accuracy.png"
     plot_test_accuracy(rows, test)
     plot_val_accuracy(results, val)
-    reference = notebook_results()
-    loss = {}
+    loss, weights = {}, {}
     for name, result in results.items():
-        loss[name] = figures / f"loss_{name}.png"
-        plot_loss(result, loss[name], reference.get(name))
-    weights = {name: _weights_figure(run_dir, name, figures / f"weights_{name}.png")
-               for name in results}
+        if reuse_model_figures and _drawn_since_trained(run_dir, name):
+            loss[name], weights[name] = model_figures(run_dir, name)
+        else:
+            loss[name], weights[name] = draw_model(run_dir, result)
     return Drawn(test, val, loss, weights)
 
 
