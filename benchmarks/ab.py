@@ -11,7 +11,7 @@ core in turns (benchmarks/turns.py): a round of one build, a round of the other,
 alternating every round, so adjacent rounds are a fraction of a second apart and the machine's
 slow phases (seconds long on a shared VM) hit both alike; as ``asv continuous`` and ``pyperf``
 interleave, at a finer grain. Every process runs this tree's benchmark code and instruments
-(benchmarks/instruments/: core pinning, FLOP count, peak, the compiled step) against the
+(benchmarks/instruments/: core pinning, the compiled step, the floor) against the
 ``mnist_mlp`` its Python imports, from a scratch folder so this tree is not on its path: one
 ruler, only the library differs. Both are checked: the base's ``mnist_mlp`` location before the
 run, and after it that every benchmark of both builds recorded this tree's instruments. The rounds of
@@ -56,8 +56,9 @@ try:
 except ImportError:
     sys.exit(3)
 try:
-    import mnist_mlp.draws, mnist_mlp.flops, mnist_mlp.models, mnist_mlp.peak, mnist_mlp.recipe
-    import mnist_mlp.train
+    import mnist_mlp.draws, mnist_mlp.models, mnist_mlp.recipe, mnist_mlp.train
+    from mnist_mlp.flops import Product, step_flops, step_products, trainable_params, widths
+    from mnist_mlp.peak import PEAK_N, PEAK_REPEATS, best_peak, gemm_flops_per_s, measure_peaks
     from mnist_mlp.compat import jax_train_state, put_jax_state, steps_per_execution
 except ImportError:
     sys.exit(4)
@@ -257,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
                            text=True, env={**os.environ, **base_env}, check=False)
     if probe.returncode == 4:
         print(f"ab: the base ({args.base_rev or base_python}) predates the A/B harness "
-              "(its mnist_mlp lacks draws, models, recipe, train or compat's train-step access): "
+              "(its mnist_mlp lacks draws, models, recipe, train, compat's train-step access, or "
+              "the FLOP count and GEMM peak the instruments import): "
               "nothing to compare")
         return 0
     if probe.returncode != 0:

@@ -87,43 +87,33 @@ def backend_name() -> str:
     return keras.backend.backend()
 
 
+# Keras 3's lazy handle through which its helpers ask whether TensorFlow is installed.
+TENSORFLOW_HANDLE = "keras.src.utils.module_utils.tensorflow"
+
+
+def _hide_tensorflow_from_keras() -> None:
+    """On a JAX or PyTorch backend, Keras treats TensorFlow as absent. Several of its helpers
+    (``set_random_seed``, ``serialize_keras_object``) import TensorFlow whenever it is installed,
+    only to seed it or to test isinstance against its types: seconds of start-up in every run and
+    every pool worker of a process that never uses it (docs/performance.md)."""
+    from keras.src.utils import module_utils
+
+    if module_utils.tensorflow.module is None:  # nothing imported it yet
+        module_utils.tensorflow._available = False
+
+
+if KERAS_3 and backend_name() != "tensorflow":
+    _hide_tensorflow_from_keras()
+
+
 def to_categorical(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
     """One-hot as float32 on both Keras lines (Keras 3 returns float64 for numpy input)."""
     return keras.utils.to_categorical(labels, num_classes).astype(np.float32)
 
 
-# keras.utils.set_random_seed's steps, taken one by one on a JAX or PyTorch backend (below): the
-# module that keeps the global seed and the names of the two global attributes it sets.
-SEEDING_INTERNALS = ("keras.src.backend.common.global_state", "keras.src.utils.rng_utils.GLOBAL_RANDOM_SEED",
-                     "keras.src.random.seed_generator.GLOBAL_SEED_GENERATOR")
-
-
-def _set_random_seed_without_tensorflow(seed: int) -> None:
-    """``keras.utils.set_random_seed`` without its TensorFlow step: it imports TensorFlow whenever
-    it is installed, only to seed it, which a JAX or PyTorch process never uses (seconds of
-    start-up, docs/performance.md)."""
-    import random
-
-    from keras.src.backend.common import global_state
-    from keras.src.random import seed_generator
-    from keras.src.utils import rng_utils
-
-    global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, seed)
-    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
-    random.seed(seed)
-    np.random.seed(seed)
-    if backend_name() == "torch":
-        import torch
-
-        torch.manual_seed(seed)
-
-
 def seed_everything(seed: int, deterministic_ops: bool = True) -> None:
     """Seed Python, NumPy and the backend; with TensorFlow, also ask for deterministic kernels."""
-    if KERAS_3 and backend_name() != "tensorflow":
-        _set_random_seed_without_tensorflow(seed)
-    else:
-        keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(seed)
     if not KERAS_3:
         # Keras 2's legacy stateful RNG ops keep their state in kernels that TensorFlow may share
         # between two models of one process, so Dropout masks would not repeat; a per-layer

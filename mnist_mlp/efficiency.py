@@ -62,10 +62,17 @@ def result_flops(result: RunResult) -> int:
                                 images["train_images"], images["test_images"])
 
 
+def _finished_before(result: RunResult, started: datetime) -> bool:
+    """Finished before ``started`` (to the second results keep), or at an unknown time."""
+    try:
+        return datetime.fromisoformat(result.finished) < started.replace(microsecond=0)
+    except ValueError:  # results from before the field was kept say "-"
+        return True
+
+
 def not_trained_here(results: Iterable[RunResult], started: datetime) -> list[str]:
     """Models whose result holds work done before this job (resumed, or finished earlier)."""
-    started_s = started.replace(microsecond=0)
-    return [r.model for r in results if r.resumed or datetime.fromisoformat(r.finished) < started_s]
+    return [r.model for r in results if r.resumed or _finished_before(r, started)]
 
 
 def measure(results: Sequence[RunResult], seconds: float, started: datetime, cores: Sequence[int],
@@ -83,9 +90,11 @@ def measure(results: Sequence[RunResult], seconds: float, started: datetime, cor
 
 def report(results: Sequence[RunResult], seconds: float, started: datetime, cores: Sequence[int],
            backend: str, out: Path) -> str:
-    """Measure, save ``out/efficiency.json`` when stated, and return the line to print."""
+    """Measure, save ``out/efficiency.json`` when stated (else remove an earlier job's), and
+    return the line to print."""
     found = measure(results, seconds, started, cores, backend)
     if isinstance(found, str):
+        (out / SAVED).unlink(missing_ok=True)
         return f"efficiency: {found}"
     write_json(out / SAVED, found.to_json())
     return found.line()

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 
@@ -22,8 +24,11 @@ from mnist_mlp.errors import MnistMlpError
 
 PEAK_N, PEAK_REPEATS = 2048, 6
 PROBE_TIMEOUT_S = 120
-# The probe's BLAS runs one thread, and OpenBLAS picks its own kernel for this CPU.
-PROBE_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+# The probe's BLAS runs one thread, OpenBLAS picks its own kernel for this CPU, and JAX and
+# TensorFlow stay on the CPU (the floor is the cores').
+PROBE_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+             "JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": ""}
+READY, GO = "ready", "go"
 PROBE_ENV_DROPPED = ("OPENBLAS_CORETYPE",)
 
 
@@ -60,16 +65,20 @@ def _gemm_callable(library: str, n: int) -> Callable[[], object]:
     raise ValueError(f"no GEMM for {library!r}")
 
 
-def gemm_flops_per_s(library: str, n: int = PEAK_N, repeats: int = PEAK_REPEATS) -> float:
-    """Best of ``repeats`` n x n float32 GEMMs through ``library``, in FLOP/s (after a warm-up)."""
-    run = _gemm_callable(library, n)
-    run()
+def _best_rate(run: Callable[[], object], n: int, repeats: int) -> float:
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
         run()
         best = min(best, time.perf_counter() - start)
     return 2 * n**3 / best
+
+
+def gemm_flops_per_s(library: str, n: int = PEAK_N, repeats: int = PEAK_REPEATS) -> float:
+    """Best of ``repeats`` n x n float32 GEMMs through ``library``, in FLOP/s (after a warm-up)."""
+    run = _gemm_callable(library, n)
+    run()
+    return _best_rate(run, n, repeats)
 
 
 def measure_peaks(backend: str, n: int = PEAK_N, repeats: int = PEAK_REPEATS) -> dict[str, float]:
@@ -91,39 +100,76 @@ def probe_env() -> dict[str, str]:
     return {**env, **PROBE_ENV}
 
 
+def _line_within(probe: subprocess.Popen, deadline: float) -> str:
+    """The probe's next stdout line, or "" when it ends or the deadline passes first."""
+    ready, _, _ = select.select([probe.stdout], [], [], max(0.0, deadline - time.monotonic()))
+    return probe.stdout.readline().strip() if ready else ""
+
+
+def _failure(core: int, probe: subprocess.Popen, errors) -> PeakProbeError:
+    """The probe's exit status (if it ended within a second) and the last line of its stderr."""
+    try:
+        code = probe.wait(timeout=1)
+    except subprocess.TimeoutExpired:
+        code = "none, still running"
+    errors.seek(0)
+    last = (errors.read().strip().splitlines() or ["no output"])[-1]
+    return PeakProbeError(f"the GEMM probe on core {core} failed (exit {code}: {last})")
+
+
 def per_core(cores: Sequence[int], backend: str) -> dict[int, float]:
-    """Each core's best GEMM rate (numpy's or the backend's, FLOP/s), all cores at once."""
-    probes = {core: subprocess.Popen(probe_command(core, backend), env=probe_env(), text=True,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-              for core in cores}
-    rates = {}
-    for core, probe in probes.items():
-        try:
-            out, err = probe.communicate(timeout=PROBE_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            for other in probes.values():
-                other.kill()
-            raise PeakProbeError(f"the GEMM probe on core {core} ran over {PROBE_TIMEOUT_S} s") from None
-        lines = out.strip().splitlines()
-        if probe.returncode != 0 or not lines:
-            last = (err.strip().splitlines() or ["no output"])[-1]
-            raise PeakProbeError(f"the GEMM probe on core {core} failed (exit {probe.returncode}: {last})")
-        reported = json.loads(lines[-1])
-        if reported["cores"] not in ([core], None):
-            raise PeakProbeError(f"the GEMM probe for core {core} ran on cores {reported['cores']}")
-        rates[core] = reported["flops_per_s"]
-    return rates
+    """Each core's best GEMM rate (numpy's or the backend's, FLOP/s), all cores timed at once:
+    every probe loads its libraries and warms up, says READY, and all start on one GO."""
+    deadline = time.monotonic() + PROBE_TIMEOUT_S
+    probes: dict[int, subprocess.Popen] = {}
+    errors = {core: tempfile.TemporaryFile("w+") for core in cores}  # noqa: SIM115 (closed in finally)
+    try:
+        for core in cores:
+            probes[core] = subprocess.Popen(probe_command(core, backend), env=probe_env(), text=True,
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                            stderr=errors[core])
+        for core, probe in probes.items():
+            if _line_within(probe, deadline) != READY:
+                raise _failure(core, probe, errors[core])
+        for probe in probes.values():
+            probe.stdin.write(GO + "\n")
+            probe.stdin.close()
+        rates = {}
+        for core, probe in probes.items():
+            reported = _line_within(probe, deadline)
+            if probe.wait(timeout=max(0.1, deadline - time.monotonic())) != 0 or not reported:
+                raise _failure(core, probe, errors[core])
+            found = json.loads(reported)
+            if found["cores"] not in ([core], None):
+                raise PeakProbeError(f"the GEMM probe for core {core} ran on cores {found['cores']}")
+            rates[core] = float(found["flops_per_s"])
+        return rates
+    except (OSError, ValueError, KeyError, TypeError, subprocess.TimeoutExpired) as exc:
+        raise PeakProbeError(f"the GEMM probes did not report ({type(exc).__name__}: {exc})") from None
+    finally:
+        for probe in probes.values():
+            if probe.poll() is None:
+                probe.kill()
+            probe.wait()
+        for handle in errors.values():
+            handle.close()
 
 
 def _probe(core: int, backend: str) -> dict:
-    """Pin to ``core`` before numpy or the backend loads, then measure."""
+    """Pin to ``core`` before numpy or the backend loads, warm up, wait for GO, then measure."""
     pinned = None
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {core})
         pinned = sorted(os.sched_getaffinity(0))
     if backend != "numpy":
         os.environ.setdefault("KERAS_BACKEND", backend)
-    rate, source = best_peak(measure_peaks(backend))
+    runs = {library: _gemm_callable(library, PEAK_N) for library in dict.fromkeys(("numpy", backend))}
+    for run in runs.values():
+        run()
+    print(READY, flush=True)
+    sys.stdin.readline()
+    rates = {library: _best_rate(run, PEAK_N, PEAK_REPEATS) for library, run in runs.items()}
+    rate, source = best_peak(rates)
     return {"cores": pinned, "flops_per_s": rate, "source": source}
 
 

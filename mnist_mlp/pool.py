@@ -223,8 +223,18 @@ def _train(task: Task, recipe, source: DatasetSource, callbacks: tuple, restart:
                                 task.run_dir, label=task.label, callbacks=list(callbacks),
                                 restart=restart)
     if after_each is not None:
-        after_each(task, result)
+        _after_task(after_each, task, result)
     return result
+
+
+def _after_task(after_each: Callable[[Task, RunResult], object], task: Task, result: RunResult) -> None:
+    """``after_each`` on this worker; a failure in it is one line on stderr, never the pool's end:
+    the model is trained, and what ``after_each`` makes (its report figures) is made again later."""
+    try:
+        after_each(task, result)
+    except Exception as exc:  # noqa: BLE001 (whatever drawing a figure raises)
+        print(f"{task.label}{task.model}: {getattr(after_each, '__name__', 'after_each')} failed "
+              f"({type(exc).__name__}: {exc}); the report will try again", file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------------------------

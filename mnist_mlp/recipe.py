@@ -22,7 +22,8 @@ class Recipe:
     not the math: several steps per compiled call cut the per-step Python/dispatch overhead, and
     every value trains the same model bit for bit (tests/test_steps_per_execution.py); the default
     is the fastest measured on JAX and TensorFlow (docs/performance.md); the PyTorch backend does
-    not support it and runs 1 (``compat.compile_options``).
+    not support it and runs 1 (``compat.compile_options``). ``jit_compile`` may change float
+    rounding (XLA fuses operations), so unlike ``SPEED_ONLY`` it stays part of a run's identity.
     """
 
     epochs: int = 20

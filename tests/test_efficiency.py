@@ -57,7 +57,9 @@ def test_a_result_resumed_or_finished_before_the_job_is_named_and_the_ratio_not_
     earlier = dataclasses.replace(make_result("softmax"), finished="2026-01-01T11:59:59+00:00")
     resumed = dataclasses.replace(make_result("arch2_relu"), finished="2026-01-01T12:05:00+00:00",
                                   resumed=True)
-    assert efficiency.not_trained_here([fresh, earlier, resumed], started) == ["softmax", "arch2_relu"]
+    unknown = dataclasses.replace(make_result("arch3_relu"), finished="-")  # results before the field
+    assert efficiency.not_trained_here([fresh, earlier, resumed, unknown], started) == [
+        "softmax", "arch2_relu", "arch3_relu"]
     assert efficiency.measure([fresh, earlier], 10.0, started, [0], "numpy") == (
         "not stated: softmax did part of the work before this job")
 
@@ -68,7 +70,8 @@ def test_the_probe_runs_one_blas_thread_with_the_cpus_own_kernel(monkeypatch):
     env = peak.probe_env()
     assert "OPENBLAS_CORETYPE" not in env
     assert {k: env[k] for k in peak.PROBE_ENV} == {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-                                                  "MKL_NUM_THREADS": "1"}
+                                                  "MKL_NUM_THREADS": "1", "JAX_PLATFORMS": "cpu",
+                                                  "CUDA_VISIBLE_DEVICES": ""}
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="core pinning is Linux's")
@@ -92,3 +95,22 @@ def test_result_flops_counts_the_epochs_and_images_the_result_records():
                                                                             "test_images": 100})
     assert efficiency.result_flops(limited) == 3 * (600 * 2_247_600 + 100 * 1_062_800) + 100 * 1_062_800
     assert efficiency.result_flops(make_result("softmax", epochs=1)) == SOFTMAX_EPOCH + SOFTMAX_TEST
+
+
+def test_a_probe_that_never_says_ready_is_named_and_nothing_is_left_running(monkeypatch):
+    silent = [sys.executable, "-c",
+              "import sys, time; sys.stderr.write('stuck\\n'); sys.stderr.flush(); time.sleep(60)"]
+    monkeypatch.setattr(peak, "probe_command", lambda core, backend: silent)
+    monkeypatch.setattr(peak, "PROBE_TIMEOUT_S", 2)
+    expected = r"the GEMM probe on core 0 failed \(exit none, still running: stuck\)"
+    with pytest.raises(peak.PeakProbeError, match=expected):
+        peak.per_core([0], "numpy")
+
+
+def test_a_stale_efficiency_json_goes_when_the_new_job_states_none(tmp_path):
+    (tmp_path / efficiency.SAVED).write_text("{}")
+    earlier = dataclasses.replace(make_result("softmax"), finished="2026-01-01T00:00:00+00:00")
+    started = datetime(2027, 1, 1, tzinfo=timezone.utc)
+    line = efficiency.report([earlier], 5.0, started, [0], "numpy", tmp_path)
+    assert line == "efficiency: not stated: softmax did part of the work before this job"
+    assert not (tmp_path / efficiency.SAVED).exists()

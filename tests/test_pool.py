@@ -342,3 +342,13 @@ def test_reproduce_seeds_on_two_workers_one_folder_report_and_gate_per_seed(tmp_
         drawn_at = {p.name: p.stat().st_mtime_ns for p in figures.iterdir()}
         assert drawn_at["loss_softmax.png"] < drawn_at["test_accuracy.png"]
         assert drawn_at["weights_softmax.png"] < drawn_at["test_accuracy.png"]
+
+
+def test_a_failure_after_a_task_is_one_line_and_keeps_its_result(capsys):
+    """The task's figures failing to draw must not stop the pool: the model is trained."""
+    def draw_task_figures(task, result):
+        raise OSError("disk full")
+
+    pool._after_task(draw_task_figures, pool.Task("softmax", 0, Path("run"), "[1/1] "), object())
+    assert capsys.readouterr().err == ("[1/1] softmax: draw_task_figures failed (OSError: disk full); "
+                                       "the report will try again\n")

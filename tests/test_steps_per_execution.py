@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnist_mlp.compat import keras
+from mnist_mlp.compat import backend_name, keras
 from mnist_mlp.recipe import Recipe
 from mnist_mlp.train import train_and_evaluate
 
@@ -35,6 +35,7 @@ def reference(small_dataset, reference_folder):
 
 # small_dataset: 2,048 training images, 16 steps an epoch. 1: the notebook's; 3: 16 = 5 x 3 + 1,
 # a call of one step at each epoch's end; 64: one call for the whole epoch.
+@pytest.mark.skipif(backend_name() == "torch", reason="PyTorch runs one step per call whatever the value")
 @pytest.mark.parametrize("steps_per_execution", [1, 3, 64])
 def test_every_steps_per_execution_trains_the_same_model_bit_for_bit(small_dataset, tmp_path, reference,
                                                                      steps_per_execution):
