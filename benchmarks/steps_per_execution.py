@@ -83,8 +83,9 @@ def render(kept: dict) -> str:
         backend, model, value = key.split()
         epoch = statistics.median(r["epoch_s"] for r in runs)
         step = statistics.median(r["step_ms"] for r in runs)
-        base = statistics.median(r["epoch_s"] for r in kept["runs"].get(f"{backend} {model} 8", runs))
-        lines.append(f"| {backend} | {model} | {value} | {epoch:.2f} | {step:.2f} | {epoch / base:.2f} | "
+        eight = kept["runs"].get(f"{backend} {model} 8")
+        versus = f"{epoch / statistics.median(r['epoch_s'] for r in eight):.2f}" if eight else "-"
+        lines.append(f"| {backend} | {model} | {value} | {epoch:.2f} | {step:.2f} | {versus} | "
                      f"{int(value) * step:.0f} |")
     return "\n".join(lines) + "\n"
 

@@ -73,3 +73,12 @@ def test_ci_runs_page_is_what_the_kept_runs_render():
     assert page == (TREE / "docs" / "results" / "ci-runs.md").read_text("utf-8"), \
         "rerun python benchmarks/ci_runs.py render"
     assert any(r["name"].startswith("pip") for r in ci_runs.kept_records())  # the base of every ratio
+
+
+def test_steps_per_execution_page_is_what_the_kept_run_renders():
+    import json
+
+    kept = json.loads((TREE / "benchmarks" / "results" / "steps-per-execution.json").read_text("utf-8"))
+    page = script("steps_per_execution").render(kept)
+    assert page == (TREE / "docs" / "results" / "steps-per-execution.md").read_text("utf-8")
+    assert "| jax | arch1_bn_dropout | 32 | 2.13 | 4.27 | 0.91 | 137 |" in page
