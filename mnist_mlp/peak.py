@@ -74,16 +74,26 @@ def _best_rate(run: Callable[[], object], n: int, repeats: int) -> float:
     return 2 * n**3 / best
 
 
-def gemm_flops_per_s(library: str, n: int = PEAK_N, repeats: int = PEAK_REPEATS) -> float:
-    """Best of ``repeats`` n x n float32 GEMMs through ``library``, in FLOP/s (after a warm-up)."""
+def _libraries(backend: str) -> tuple[str, ...]:
+    """Whose GEMM a peak is the best of: numpy's and the backend's own."""
+    return tuple(dict.fromkeys(("numpy", backend)))
+
+
+def _warmed_gemm(library: str, n: int) -> Callable[[], object]:
+    """An n x n float32 GEMM through ``library``, run once (compiled, caches warm)."""
     run = _gemm_callable(library, n)
     run()
-    return _best_rate(run, n, repeats)
+    return run
+
+
+def gemm_flops_per_s(library: str, n: int = PEAK_N, repeats: int = PEAK_REPEATS) -> float:
+    """Best of ``repeats`` n x n float32 GEMMs through ``library``, in FLOP/s (after a warm-up)."""
+    return _best_rate(_warmed_gemm(library, n), n, repeats)
 
 
 def measure_peaks(backend: str, n: int = PEAK_N, repeats: int = PEAK_REPEATS) -> dict[str, float]:
     """FLOP/s of numpy's GEMM and the backend's own, in this process."""
-    return {library: gemm_flops_per_s(library, n, repeats) for library in dict.fromkeys(("numpy", backend))}
+    return {library: gemm_flops_per_s(library, n, repeats) for library in _libraries(backend)}
 
 
 def best_peak(peaks: dict[str, float]) -> tuple[float, str]:
@@ -163,9 +173,7 @@ def _probe(core: int, backend: str) -> dict:
         pinned = sorted(os.sched_getaffinity(0))
     if backend != "numpy":
         os.environ.setdefault("KERAS_BACKEND", backend)
-    runs = {library: _gemm_callable(library, PEAK_N) for library in dict.fromkeys(("numpy", backend))}
-    for run in runs.values():
-        run()
+    runs = {library: _warmed_gemm(library, PEAK_N) for library in _libraries(backend)}
     print(READY, flush=True)
     sys.stdin.readline()
     rates = {library: _best_rate(run, PEAK_N, PEAK_REPEATS) for library, run in runs.items()}
