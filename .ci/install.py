@@ -27,7 +27,10 @@ def find_uv() -> str | None:
 
 
 def install_command(args: list[str]) -> list[str]:
-    """The command that installs ``args`` into this interpreter's environment."""
+    """The command that installs ``args`` into this interpreter's environment, constrained to
+    the env's lock ($MNIST_MLP_LOCK, benchmarks/stacks.py) where it names one."""
+    if lock := os.environ.get("MNIST_MLP_LOCK"):
+        args = ["--constraint", lock, *args]
     uv = find_uv()
     if uv:
         return [uv, "pip", "install", "--python", sys.executable, *args]

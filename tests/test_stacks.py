@@ -1,0 +1,136 @@
+"""benchmarks/stacks.py: the locks every tox env installs from, and the check that holds them."""
+
+from __future__ import annotations
+
+import configparser
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import stacks
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+TREE = Path(__file__).resolve().parent.parent
+TOX = configparser.ConfigParser(interpolation=None)
+TOX.read(TREE / "tox.ini")
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_a_lock_is_name_equals_version_lines(tmp_path):
+    lock = write(tmp_path / "l.txt", "# header\nNumPy==2.4.6\n\njax_lib==0.10.2  # why\n")
+    assert stacks.read_lock(lock) == {"numpy": "2.4.6", "jax-lib": "0.10.2"}
+
+
+@pytest.mark.parametrize("line", ["numpy>=2", "numpy", "-e .", "numpy==2 ; python_version<'3'"])
+def test_a_lock_line_that_is_not_an_exact_pin_is_refused_with_its_line_number(tmp_path, line):
+    lock = write(tmp_path / "l.txt", f"scipy==1.15.0\n{line}\n")
+    with pytest.raises(stacks.LockError, match=r"l\.txt:2: .* is not 'name==version'"):
+        stacks.read_lock(lock)
+
+
+def test_every_installed_version_outside_the_lock_is_named():
+    lock = {"numpy": "2.4.6", "torch": "2.13.0", "scipy": "1.16.0"}
+    installed = {"numpy": "2.4.7", "torch": "2.13.0+cpu", "scipy": "1.16.0", "keras": "3.15.1",
+                 "pip": "25.0", "setuptools": "80", "wheel": "0.45", "mnist-mlp": "0.1.0"}
+    assert stacks.mismatches(lock, installed) == [
+        "keras==3.15.1 is not in the lock",
+        "numpy==2.4.7 where the lock holds 2.4.6",
+    ]
+
+
+def test_a_local_build_tag_in_the_lock_must_match():
+    assert stacks.same_version("2.13.0", "2.13.0+cpu")
+    assert stacks.same_version("2.13.0+cpu", "2.13.0+cpu")
+    assert not stacks.same_version("2.13.0+cpu", "2.13.0+cu121")
+    assert not stacks.same_version("2.13.0+cpu", "2.13.0")
+    assert not stacks.same_version("2.13.0", "2.13.1")
+
+
+def test_a_pin_replaces_the_requirement_of_its_name_only():
+    reqs = stacks.requirements("py312-tf218", ("TensorFlow==2.21.0",))
+    assert "tensorflow==2.18.*" not in reqs and reqs[-1] == "TensorFlow==2.21.0"
+    assert reqs[:-1] == list(stacks.PACKAGE)
+
+
+def test_check_refuses_this_interpreter_against_a_lock_missing_one_of_its_packages(tmp_path):
+    """The planted release: a package installed here that the lock does not hold is exit 2 and
+    one line naming it."""
+    installed = stacks.installed_versions()
+    assert "pytest" in installed
+    pins = {name: version for name, version in installed.items() if name != "pytest"}
+    lock = write(tmp_path / "l.txt", "".join(f"{n}=={v}\n" for n, v in sorted(pins.items())))
+    run = subprocess.run([sys.executable, str(TREE / "benchmarks" / "stacks.py"), "check",
+                          str(lock)], capture_output=True, text=True, check=False)
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1
+    assert f"pytest=={installed['pytest']} is not in the lock" in run.stderr
+    write(lock, lock.read_text() + f"pytest=={installed['pytest']}\n")
+    passed = subprocess.run([sys.executable, str(TREE / "benchmarks" / "stacks.py"), "check",
+                             str(lock)], capture_output=True, text=True, check=False)
+    assert passed.returncode == 0, passed.stderr
+
+
+@pytest.mark.parametrize("stack", sorted(stacks.STACKS))
+def test_every_lock_satisfies_its_stacks_requirements(stack):
+    lock = stacks.read_lock(stacks.lock_path(stack))
+    for text in stacks.requirements(stack):
+        requirement = Requirement(text)
+        name = stacks.normalise(requirement.name)
+        assert name in lock, f"{stack}: {name} missing"
+        assert requirement.specifier.contains(Version(lock[name]), prereleases=True), (stack, text)
+
+
+def lock_of(env: str) -> str:
+    """The lock tox gives ``env``: [testenv]'s MNIST_MLP_LOCK line, the last one whose factors
+    the env has."""
+    factors = set(env.split("-"))
+    chosen = None
+    for line in TOX["testenv"]["set_env"].splitlines():
+        match = re.fullmatch(r"\s*(?:([\w,]+):\s*)?MNIST_MLP_LOCK = .*locks\{/\}([\w-]+)\.txt", line)
+        if match and (match[1] is None or factors & set(match[1].split(","))):
+            chosen = match[2]
+    assert chosen, env
+    return chosen
+
+
+def tox_envs() -> list[str]:
+    names = TOX["tox"]["env_list"].split()
+    for label in TOX["tox"]["labels"].splitlines():
+        if "=" in label:
+            names += [n.strip() for n in label.split("=", 1)[1].split(",")]
+    return sorted(set(names) | {"reproduce", "mutation", "fuzz", "accuracy"})
+
+
+def test_every_env_installs_from_the_lock_of_its_stack_and_checks_it():
+    expected = {"py310-tf215": "py310-tf215", "py311-tf216": "py311-tf216",
+                "py312-tf218": "py312-tf218", "py313-tf221": "py313-tf221",
+                "matrix-py310-tf215": "py310-tf215", "matrix-py313-tf221": "py313-tf221",
+                "jax": "py311", "torch": "py311", "faults": "py311", "lint": "py311",
+                "reproduce": "py311", "matrix-py311-jax": "py311", "accuracy": "py311"}
+    for env, stack in expected.items():
+        assert lock_of(env) == stack, env
+    for env in tox_envs():
+        assert stacks.lock_path(lock_of(env)).is_file(), env
+    # bench envs set their own set_env: the py311 lock, spelled as [testenv]'s default
+    bench = TOX["testenv:bench-{jax,tensorflow,torch}"]["set_env"]
+    assert "MNIST_MLP_LOCK = {tox_root}{/}benchmarks{/}locks{/}py311.txt" in bench
+    assert TOX["testenv"]["commands_pre"].strip() == "python {tox_root}{/}benchmarks{/}stacks.py check"
+    assert not any("commands_pre" in TOX[s] for s in TOX.sections() if s != "testenv")
+
+
+def test_each_tox_dep_of_a_stack_is_held_by_its_lock():
+    """tox.ini's factor deps (tensorflow==2.18.* for tf218, ...) are what the lock resolved."""
+    for line in TOX["testenv"]["deps"].strip().splitlines():
+        factor, _, text = line.strip().partition(": ")
+        env = {"tf215": "py310-tf215", "tf216": "py311-tf216", "tf218": "py312-tf218",
+               "tf221": "py313-tf221"}.get(factor, "py311")
+        requirement = Requirement(text)
+        version = stacks.read_lock(stacks.lock_path(env))[stacks.normalise(requirement.name)]
+        assert requirement.specifier.contains(Version(version)), (line, version)
