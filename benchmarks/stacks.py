@@ -41,7 +41,7 @@ STACKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "py312-tf218": ("3.12", ("tensorflow==2.18.*",)),
     "py313-tf221": ("3.13", ("tensorflow==2.21.*",)),
     # the JAX, PyTorch, fault, benchmark, reproduce and tool envs
-    "py311": ("3.11", ("tensorflow==2.21.*", "jax", "torch==2.13.0", "mutmut>=3.3,<4", "ruff")),
+    "py311": ("3.11", ("tensorflow==2.21.*", "jax", "torch==2.13.0", "mutmut>=3.3,<4", "ruff", "uv")),
 }
 # Installed by the virtualenv itself (uv's seed), not by a requirement: not judged.
 SEED = frozenset({"pip", "setuptools", "wheel"})

@@ -63,6 +63,7 @@ import numpy as np
 
 from mnist_mlp import golden, models
 from mnist_mlp.compat import KERAS_3, keras
+from mnist_mlp.config_diff import SAVED, diff
 
 MNIST_TRAIN_IMAGES = 60000  # the notebook fits on all of MNIST's training images
 GOLDEN = "trained_config"
@@ -274,38 +275,6 @@ def describe(model, fit_params: dict) -> dict:
     return normalise(_plain(raw))
 
 
-def _show(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
-
-
-def diff(expected: Any, actual: Any, path: str = "") -> list[str]:
-    """One readable line per field that differs, by dotted path; added and missing keys too."""
-    if isinstance(expected, dict) and isinstance(actual, dict):
-        lines = []
-        for key in [*expected, *(k for k in actual if k not in expected)]:
-            child = f"{path}.{key}" if path else key
-            if key not in actual:
-                lines.append(f"{child}: missing, expected {_show(expected[key])}")
-            elif key not in expected:
-                lines.append(f"{child}: added, got {_show(actual[key])}")
-            else:
-                lines.extend(diff(expected[key], actual[key], child))
-        return lines
-    if isinstance(expected, list) and isinstance(actual, list):
-        lines = []
-        for i in range(max(len(expected), len(actual))):
-            child = f"{path}[{i}]"
-            if i >= len(actual):
-                lines.append(f"{child}: missing, expected {_show(expected[i])}")
-            elif i >= len(expected):
-                lines.append(f"{child}: added, got {_show(actual[i])}")
-            else:
-                lines.extend(diff(expected[i], actual[i], child))
-        return lines
-    same = expected == actual and type(expected) is type(actual)
-    return [] if same else [f"{path}: expected {_show(expected)}, got {_show(actual)}"]
-
-
 class DescribeAtTrainBegin(keras.callbacks.Callback):
     """Takes ``describe(model, params + batch_size)`` at the first ``on_train_begin``; later fit
     calls (one per epoch in ``train_and_evaluate``) only set ``fit.epochs`` to the total so far."""
@@ -329,7 +298,6 @@ def major() -> str:
     return "3" if KERAS_3 else "2"
 
 
-SAVED = "trained_config.json"  # beside a model's result.json: its description as it trained
 
 
 def load_saved(model_dir) -> dict | None:

@@ -1,0 +1,279 @@
+"""The upgrade verdict: a candidate stack judged against a locked one, in one command.
+
+    python benchmarks/upgrade.py --base py312-tf218 --pin tensorflow==2.21.0
+    python benchmarks/upgrade.py --base py311 --pin keras==3.13.2           # on JAX, the stack's backend
+    python benchmarks/upgrade.py --base py313-tf221 --candidate-python 3.12 # another Python
+    python benchmarks/upgrade.py --base-lock OLD.txt --candidate-lock NEW.txt --base py311
+
+Both environments are built with uv from their locks (the candidate's lock is ``uv pip compile``
+of the base stack's requirements with the pins applied, every other pin kept where it can be),
+the same ``mnist_mlp`` source installed in each. Then, for every model:
+
+1. accuracy: ``mnist-mlp reproduce`` of the same seeds in each environment, seeds added where the
+   paired comparison needs them (``mnist_mlp.upgrade.seeds_wanted``);
+2. build: each model's configuration as trained and parameter counts, diffed;
+3. speed: ``benchmarks/ab.py`` between the two environments' Pythons, interleaved on the same cores.
+
+The page (verdict.md, verdict.html, verdict.json) goes to --out; exit 0 when nothing got worse,
+1 when anything did, 2 for bad input or a failed build. ``--candidate-env KEY=VALUE`` reaches
+only the candidate's processes: the test-only switches (a planted slowdown) go there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import stacks
+from ab import absolute_path, env_pairs
+
+from mnist_mlp import abcompare, compare, upgrade
+from mnist_mlp.benchjson import load as load_bench_json
+from mnist_mlp.config_diff import SAVED, diff
+from mnist_mlp.files import write_json, write_text
+from mnist_mlp.models import names as model_names
+
+TREE = stacks.TREE
+SHOWN = ("tensorflow", "keras", "jax", "jaxlib", "torch", "numpy", "scipy")
+VERSIONS = f"""import json
+from importlib import metadata
+out = {{}}
+for name in {SHOWN!r}:
+    try:
+        out[name] = metadata.version(name)
+    except metadata.PackageNotFoundError:
+        pass
+print(json.dumps(out))
+"""
+
+
+class UpgradeError(Exception):
+    """Bad input or a side that cannot be built or run (exit 2)."""
+
+
+def run(command: list, what: str, env: dict | None = None, ok=(0,)) -> subprocess.CompletedProcess:
+    """``command``; UpgradeError naming ``what`` and its last output lines unless it exits in ``ok``."""
+    proc = subprocess.run([str(c) for c in command], capture_output=True, text=True, check=False,
+                          env={**os.environ, **(env or {})})
+    if proc.returncode not in ok:
+        tail = " | ".join((proc.stdout + proc.stderr).strip().splitlines()[-4:])
+        raise UpgradeError(f"{what} failed (exit {proc.returncode}): {tail}")
+    return proc
+
+
+def lock_changes(base: dict[str, str], candidate: dict[str, str]) -> tuple[str, ...]:
+    """``name old -> new`` for every pin that differs, ``+name v`` / ``-name v`` for the rest."""
+    changes = []
+    for name in sorted(set(base) | set(candidate)):
+        if name not in candidate:
+            changes.append(f"-{name} {base[name]}")
+        elif name not in base:
+            changes.append(f"+{name} {candidate[name]}")
+        elif base[name] != candidate[name]:
+            changes.append(f"{name} {base[name]} -> {candidate[name]}")
+    return tuple(changes)
+
+
+def candidate_lock(args, base_lock: Path, out: Path) -> Path:
+    """The candidate's lock: given, or compiled from the base stack with the pins applied."""
+    if args.candidate_lock:
+        return args.candidate_lock
+    path = out / "candidate.lock.txt"
+    shutil.copyfile(base_lock, path)  # uv keeps the existing pins it can
+    stacks.compile_lock(stacks.requirements(args.base, tuple(args.pin)), args.candidate_python, path)
+    return path
+
+
+def build_env(python: str, lock: Path, envs: Path) -> Path:
+    """A virtualenv of ``python`` holding exactly ``lock`` and this tree's mnist_mlp (reused when
+    one of the same Python and lock is complete); its Python."""
+    key = hashlib.sha256(f"{python}\n{lock.read_text()}".encode()).hexdigest()[:12]
+    env = envs / f"py{python}-{key}"
+    done = env / ".complete"
+    interpreter = env / "bin" / "python"
+    if done.exists():
+        return interpreter
+    shutil.rmtree(env, ignore_errors=True)
+    uv = stacks.find_uv()
+    find_links = {"UV_FIND_LINKS": os.environ.get("UV_FIND_LINKS")
+                  or os.environ.get("PIP_FIND_LINKS", "")}
+    run([uv, "venv", "--quiet", "--seed", "--python", python, env], f"uv venv --python {python}")
+    run([uv, "pip", "install", "--quiet", "--python", interpreter, "-r", lock],
+        f"installing {lock.name} on Python {python}", find_links)
+    run([uv, "pip", "install", "--quiet", "--python", interpreter, "--no-deps", TREE],
+        f"installing mnist_mlp on Python {python}")
+    run([interpreter, TREE / "benchmarks" / "stacks.py", "check", lock],
+        f"checking {env} against {lock.name}")
+    done.touch()
+    return interpreter
+
+
+def side_env(args, side: str) -> dict:
+    env = {"KERAS_BACKEND": args.backend, "PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return {**env, **(env_pairs(args.candidate_env) if side == "candidate" else {})}
+
+
+def train_seeds(args, pythons: dict, out: Path) -> dict[str, dict[str, dict[int, float]]]:
+    """Reproduce rounds in both environments until every model has the seeds it wants."""
+    wanted = {model: 1 for model in args.models}
+    values: dict[str, dict[str, dict[int, float]]] = {"base": {}, "candidate": {}}
+    while True:
+        todo = {m: n for m, n in wanted.items()
+                if len(values["candidate"].get(m, {})) < n}
+        if not todo:
+            return values
+        for count in sorted(set(todo.values())):
+            models = [m for m, n in todo.items() if n == count]
+            seeds = [str(s) for s in upgrade.SEEDS[:count]]
+            for side in ("base", "candidate"):
+                print(f"upgrade: {side}: training {' '.join(models)} on seeds {' '.join(seeds)}", flush=True)
+                command = [Path(pythons[side]).parent / "mnist-mlp", "reproduce", "--models", *models,
+                           "--seeds", *seeds, "--out", out / side / "runs",
+                           *(["--epochs", str(args.epochs)] if args.epochs else []),
+                           *(["--jobs", str(args.jobs)] if args.jobs else [])]
+                run(command, f"{side}'s reproduce", side_env(args, side), ok=(0, 1))  # 1: a gate
+        for side in ("base", "candidate"):
+            values[side] = compare.run_values(out / side / "runs")
+        for row in compare.paired_rows(values["base"], values["candidate"]):
+            wanted[row.model] = upgrade.seeds_wanted(list(row.differences))
+
+
+def build_changes(models, out: Path) -> dict[str, tuple[str, ...]]:
+    """Per model, the fields of the first seed's configuration as trained and parameter counts
+    that differ between the two sides."""
+    seed = f"seed-{upgrade.SEEDS[0]}"
+    changes = {}
+    for model in models:
+        sides = [out / side / "runs" / seed / model for side in ("base", "candidate")]
+        config = [json.loads((folder / SAVED).read_text()) for folder in sides]
+        params = [json.loads((folder / "result.json").read_text())["params"] for folder in sides]
+        changes[model] = tuple(diff(config[0], config[1]) + diff(params[0], params[1], "params"))
+    return changes
+
+
+def judge_speed(args, pythons: dict, out: Path) -> tuple[upgrade.SpeedRow, ...]:
+    """benchmarks/ab.py between the two environments, judged per model."""
+    if args.speed_rounds == 0:
+        return ()
+    speed = out / "speed"
+    command = [sys.executable, TREE / "benchmarks" / "ab.py", "--base-python", pythons["base"],
+               "--candidate-python", pythons["candidate"], "--backend", args.backend,
+               "--models", *args.models, "--pairs", args.speed_pairs,
+               "--bench-rounds", args.speed_rounds, "--out", speed, "--work", speed / "work",
+               "--threshold", upgrade.SPEED_THRESHOLD]
+    if args.candidate_env:
+        command += ["--candidate-env", *args.candidate_env]
+    print(f"upgrade: speed: {len(args.models)} models, {args.speed_pairs} process pairs of "
+          f"{args.speed_rounds} rounds, interleaved", flush=True)
+    run(command, "the speed A/B (benchmarks/ab.py)", {"KERAS_BACKEND": args.backend}, ok=(0, 1))
+    base, candidate = (load_bench_json(speed / f"{side}.json") for side in ("base", "candidate"))
+    rows = abcompare.compare(abcompare.samples(base, "base"), abcompare.samples(candidate, "candidate"),
+                             upgrade.SPEED_THRESHOLD, upgrade.SPEED_ALPHA)
+    pairs = {entry["name"]: entry["extra_info"]["ab_rounds"] for entry in base["benchmarks"]}
+    found = []
+    for row in rows:
+        b = abcompare.samples(base, "base")[(row.kind, row.model)].values
+        c = abcompare.samples(candidate, "candidate")[(row.kind, row.model)].values
+        name = next(n for n in pairs if row.model in n)
+        bounds, start = [], 0
+        for count in pairs[name]:
+            bounds.append((start, start + count))
+            start += count
+        per_pair = tuple(round(float(abcompare.np.median(c[i:j] / b[i:j])), 4) for i, j in bounds)
+        found.append(upgrade.SpeedRow(row.model, row.ratio, row.ci_low, row.ci_high, row.p_slower,
+                                      row.verdict, per_pair))
+    return tuple(found)
+
+
+def versions(python: str) -> dict[str, str]:
+    return json.loads(run([python, "-c", VERSIONS], f"{python}: reading versions").stdout)
+
+
+def parse_arguments(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", default="py311", choices=sorted(stacks.STACKS),
+                        help="the locked stack judged against (default %(default)s)")
+    parser.add_argument("--base-lock", type=absolute_path, help="a lock file instead of the stack's")
+    candidate = parser.add_argument_group("the candidate (one or more)")
+    candidate.add_argument("--pin", nargs="+", default=[], metavar="REQ",
+                           help="requirements replacing the base stack's of the same name")
+    candidate.add_argument("--candidate-lock", type=absolute_path)
+    candidate.add_argument("--candidate-python", help="default: the base stack's Python")
+    parser.add_argument("--backend", help="default: KERAS_BACKEND, else jax where the lock has it, "
+                        "else tensorflow")
+    parser.add_argument("--models", nargs="+", default=list(model_names()), metavar="NAME")
+    parser.add_argument("--epochs", type=int, help="training epochs (default: the notebook's)")
+    parser.add_argument("--jobs", type=int, help="reproduce's --jobs (default: its own)")
+    parser.add_argument("--speed-pairs", type=int, default=2)
+    parser.add_argument("--speed-rounds", type=int, default=30,
+                        help="timed rounds per model and process (0: no speed section)")
+    parser.add_argument("--candidate-env", nargs="*", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--base-env-python", type=absolute_path,
+                        help="an existing environment's Python for the base (no build)")
+    parser.add_argument("--candidate-env-python", type=absolute_path)
+    parser.add_argument("--out", type=absolute_path, default=TREE / "runs" / "upgrade")
+    parser.add_argument("--envs", type=absolute_path, default=TREE / ".tox" / "upgrade-envs")
+    args = parser.parse_args(argv)
+    if not (args.pin or args.candidate_lock or args.candidate_python or args.candidate_env_python
+            or args.candidate_env):
+        parser.error("name a candidate: --pin, --candidate-lock, --candidate-python or --candidate-env")
+    if unknown := set(args.models) - set(model_names()):
+        parser.error(f"unknown models {', '.join(sorted(unknown))}; the models: {', '.join(model_names())}")
+    args.base_python = stacks.STACKS[args.base][0]
+    args.candidate_python = args.candidate_python or args.base_python
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_arguments(argv)
+    started = time.perf_counter()
+    out = args.out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        base_lock = args.base_lock or stacks.lock_path(args.base)
+        cand_lock = candidate_lock(args, base_lock, out)
+        base_pins, cand_pins = stacks.read_lock(base_lock), stacks.read_lock(cand_lock)
+        args.backend = (args.backend or os.environ.get("KERAS_BACKEND")
+                        or ("jax" if "jax" in base_pins else "tensorflow"))
+        changes = lock_changes(base_pins, cand_pins)
+        print(f"upgrade: lock changes: {', '.join(changes) or 'none'}", flush=True)
+        pythons = {}
+        for side, python, lock, given in (("base", args.base_python, base_lock, args.base_env_python),
+                                          ("candidate", args.candidate_python, cand_lock,
+                                           args.candidate_env_python)):
+            print(f"upgrade: {side}: Python {python}, {lock.name}", flush=True)
+            pythons[side] = str(given or build_env(python, lock, args.envs))
+        accuracy = train_seeds(args, pythons, out)
+        build = build_changes(args.models, out)
+        speed = judge_speed(args, pythons, out)
+        sides = {side: upgrade.Side(name, python, str(lock), versions(pythons[side]))
+                 for side, name, python, lock in (
+                     ("base", args.base, args.base_python, base_lock),
+                     ("candidate", " ".join(args.pin) or Path(cand_lock).name
+                      if not args.candidate_env else f"{args.base} + {' '.join(args.candidate_env)}",
+                      args.candidate_python, cand_lock))}
+        verdict = upgrade.Verdict(
+            sides["base"], sides["candidate"], args.backend, changes, build, accuracy, speed,
+            round(time.perf_counter() - started, 1),
+            f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}")
+    except (UpgradeError, stacks.LockError, compare.CompareError, OSError) as error:
+        print(f"upgrade: {error}", file=sys.stderr)
+        return 2
+    write_json(out / "verdict.json", verdict.to_json())
+    write_text(out / "verdict.md", upgrade.markdown(verdict))
+    write_text(out / "verdict.html", upgrade.to_html(verdict))
+    print(upgrade.markdown(verdict))
+    print(f"upgrade: {upgrade.headline(verdict)}; the page: {out / 'verdict.html'}")
+    return verdict.exit_status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
