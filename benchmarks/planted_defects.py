@@ -13,6 +13,10 @@ library (nothing in mnist_mlp is edited):
 - ``adam_epsilon``: Adam's epsilon 1e-3 instead of Keras's 1e-7 (a changed optimizer default);
 - ``bn_momentum``: BatchNormalization's moving-average momentum 0.9 instead of 0.99 (a changed
   layer default; only the BatchNormalization models).
+
+``MNIST_MLP_PLANT=DEFECT[:MODEL[:FRACTION[:DRAW]]]`` plants the same defects in every process of
+an environment whose ``PYTHONPATH`` holds ``benchmarks/plants`` (its ``sitecustomize``): the
+upgrade verdict's candidate-only switch (``benchmarks/upgrade.py --plant``).
 """
 
 from __future__ import annotations
@@ -29,17 +33,22 @@ LABEL_NOISE = {"label_noise": 0.05, "label_noise_1pct": 0.01, "label_noise_07pct
 DEFECT_MODELS = ("arch1_relu", "arch1_bn", "arch3_relu", "arch2_bn_dropout")
 
 
-def plant(defect: str, dataset):
-    """Apply ``defect`` in this process; return the (possibly changed) dataset."""
+PLANT_ENV = "MNIST_MLP_PLANT"  # DEFECT[:MODEL[:FRACTION[:DRAW]]], read by plants/sitecustomize.py
+LABEL_DRAW = 20261127
+
+
+def plant(defect: str, dataset, fraction: float | None = None, draw: int = LABEL_DRAW):
+    """Apply ``defect`` in this process; return the (possibly changed) dataset. Label noise
+    replaces ``fraction`` of the labels (default: the defect's own), drawn with seed ``draw``."""
     import numpy as np
 
     from mnist_mlp import train
     from mnist_mlp.compat import compile_options, keras
 
     if defect in LABEL_NOISE:
-        rng = np.random.default_rng(20261127)
+        rng = np.random.default_rng(draw)
         y = dataset.y_train.copy()
-        flipped = rng.random(len(y)) < LABEL_NOISE[defect]
+        flipped = rng.random(len(y)) < (LABEL_NOISE[defect] if fraction is None else fraction)
         y[flipped] = np.eye(10, dtype=y.dtype)[rng.integers(0, 10, flipped.sum())]
         return dataclasses.replace(dataset, y_train=y)
     if defect == "adam_epsilon":
@@ -65,6 +74,25 @@ def plant(defect: str, dataset):
         layer.__init__ = __init__
         return dataset
     raise SystemExit(f"planted_defects: unknown defect {defect!r}")
+
+
+def plant_in_process(spec: str) -> None:
+    """Plant ``DEFECT[:MODEL[:FRACTION[:DRAW]]]`` in this process, before it trains anything:
+    label noise for MODEL only (every model when empty), a changed default for every model."""
+    defect, model, fraction, draw = (spec.split(":") + ["", "", ""])[:4]
+    if defect not in LABEL_NOISE:
+        plant(defect, None)
+        return
+    from mnist_mlp import train
+    original = train.train_and_evaluate
+
+    def train_and_evaluate(name, dataset, *args, **kwargs):
+        if not model or name == model:
+            dataset = plant(defect, dataset, float(fraction) if fraction else None,
+                            int(draw) if draw else LABEL_DRAW)
+        return original(name, dataset, *args, **kwargs)
+
+    train.train_and_evaluate = train_and_evaluate
 
 
 def worker(args) -> int:

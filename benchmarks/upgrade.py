@@ -116,9 +116,27 @@ def build_env(python: str, lock: Path, envs: Path) -> Path:
     return interpreter
 
 
+def candidate_only(args) -> dict:
+    """The environment variables only the candidate's processes get: the test-only switches."""
+    env = env_pairs(args.candidate_env)
+    if args.plant:
+        env.update(MNIST_MLP_PLANT=args.plant, PYTHONPATH=str(TREE / "benchmarks" / "plants"))
+    return env
+
+
 def side_env(args, side: str) -> dict:
     env = {"KERAS_BACKEND": args.backend, "PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return {**env, **(env_pairs(args.candidate_env) if side == "candidate" else {})}
+    return {**env, **(candidate_only(args) if side == "candidate" else {})}
+
+
+def candidate_name(args, lock: Path) -> str:
+    """What the candidate is, in a few words: its pins, lock or Python, and any plant."""
+    words = args.pin or ([lock.name] if args.candidate_lock else [])
+    if args.candidate_python != args.base_python:
+        words = [*words, f"Python {args.candidate_python}"]
+    words += [f"{k}={v}" for k, v in env_pairs(args.candidate_env).items()]
+    words += [f"planted {args.plant}"] if args.plant else []
+    return " ".join(words) or args.base
 
 
 def train_seeds(args, pythons: dict, out: Path) -> dict[str, dict[str, dict[int, float]]]:
@@ -169,8 +187,8 @@ def judge_speed(args, pythons: dict, out: Path) -> tuple[upgrade.SpeedRow, ...]:
                "--models", *args.models, "--pairs", args.speed_pairs,
                "--bench-rounds", args.speed_rounds, "--out", speed, "--work", speed / "work",
                "--threshold", upgrade.SPEED_THRESHOLD]
-    if args.candidate_env:
-        command += ["--candidate-env", *args.candidate_env]
+    if switches := candidate_only(args):
+        command += ["--candidate-env", *(f"{k}={v}" for k, v in switches.items())]
     print(f"upgrade: speed: {len(args.models)} models, {args.speed_pairs} process pairs of "
           f"{args.speed_rounds} rounds, interleaved", flush=True)
     run(command, "the speed A/B (benchmarks/ab.py)", {"KERAS_BACKEND": args.backend}, ok=(0, 1))
@@ -215,7 +233,10 @@ def parse_arguments(argv):
     parser.add_argument("--speed-pairs", type=int, default=2)
     parser.add_argument("--speed-rounds", type=int, default=30,
                         help="timed rounds per model and process (0: no speed section)")
-    parser.add_argument("--candidate-env", nargs="*", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--candidate-env", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="test-only: e.g. MNIST_MLP_BENCH_INJECT=0.10, a planted slowdown")
+    parser.add_argument("--plant", metavar="DEFECT[:MODEL[:FRACTION[:DRAW]]]",
+                        help="test-only: a defect of benchmarks/planted_defects.py in the candidate")
     parser.add_argument("--base-env-python", type=absolute_path,
                         help="an existing environment's Python for the base (no build)")
     parser.add_argument("--candidate-env-python", type=absolute_path)
@@ -223,8 +244,9 @@ def parse_arguments(argv):
     parser.add_argument("--envs", type=absolute_path, default=TREE / ".tox" / "upgrade-envs")
     args = parser.parse_args(argv)
     if not (args.pin or args.candidate_lock or args.candidate_python or args.candidate_env_python
-            or args.candidate_env):
-        parser.error("name a candidate: --pin, --candidate-lock, --candidate-python or --candidate-env")
+            or args.candidate_env or args.plant):
+        parser.error("name a candidate: --pin, --candidate-lock or --candidate-python "
+                     "(or, to test the verdict, --candidate-env or --plant)")
     if unknown := set(args.models) - set(model_names()):
         parser.error(f"unknown models {', '.join(sorted(unknown))}; the models: {', '.join(model_names())}")
     args.base_python = stacks.STACKS[args.base][0]
@@ -257,9 +279,8 @@ def main(argv=None) -> int:
         sides = {side: upgrade.Side(name, python, str(lock), versions(pythons[side]))
                  for side, name, python, lock in (
                      ("base", args.base, args.base_python, base_lock),
-                     ("candidate", " ".join(args.pin) or Path(cand_lock).name
-                      if not args.candidate_env else f"{args.base} + {' '.join(args.candidate_env)}",
-                      args.candidate_python, cand_lock))}
+                     ("candidate", candidate_name(args, Path(cand_lock)), args.candidate_python,
+                      cand_lock))}
         verdict = upgrade.Verdict(
             sides["base"], sides["candidate"], args.backend, changes, build, accuracy, speed,
             round(time.perf_counter() - started, 1),

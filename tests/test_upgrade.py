@@ -1,0 +1,115 @@
+"""The upgrade verdict: the seed policy, the judgement, the page (mnist_mlp/upgrade.py) and the
+command's pure parts (benchmarks/upgrade.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import upgrade as command
+
+from mnist_mlp import upgrade
+from mnist_mlp.upgrade import Side, SpeedRow, Verdict
+
+TREE = Path(__file__).resolve().parent.parent
+# t quantiles, from tables: t(0.99, 3), t(0.90, 3), t(0.99, 7), t(0.90, 7)
+T99_3, T90_3, T99_7, T90_7 = 4.540703, 1.637744, 2.997952, 1.414924
+
+
+def test_the_detectable_drop_is_the_paired_t_tests_at_90_percent_power():
+    # differences 1, 2, 1.5, 0.5 thousandths: sd 0.6455 thousandths
+    drop = upgrade.detectable_drop([0.001, 0.002, 0.0015, 0.0005])
+    assert drop == pytest.approx((T99_3 + T90_3) * 0.000645497 / 2, rel=1e-5)
+    assert upgrade.detectable_drop([0.0, 0.0, 0.0]) == 0.0
+    assert upgrade.detectable_drop([0.001]) is None
+
+
+def test_one_bit_identical_seed_settles_a_model_and_others_get_four_then_more():
+    assert upgrade.seeds_wanted([]) == 1
+    assert upgrade.seeds_wanted([0.0]) == 1
+    assert upgrade.seeds_wanted([0.0, 0.0]) == 2
+    assert upgrade.seeds_wanted([0.0001]) == 4
+    assert upgrade.seeds_wanted([-0.0001, 0.0001, 0.0, 0.0002]) == 4  # drop 0.04 points: enough
+    # sd 0.0917 points over 4 seeds: detectable 0.283 points > 0.2: ask for 4 x (0.283/0.2)^2 -> 9, capped
+    noisy = [-0.0030, -0.0040, -0.0050, -0.0029]
+    assert (T99_3 + T90_3) * 0.000917 / 2 == pytest.approx(0.002835, rel=1e-3)
+    assert upgrade.seeds_wanted(noisy) == 8
+    assert upgrade.seeds_wanted(noisy, cap=6) == 6
+    assert upgrade.seeds_wanted(noisy * 2) == 8  # at the cap: no more
+
+
+def side(name: str, tf: str) -> Side:
+    return Side(name, "3.12", f"/locks/{name}.txt", {"tensorflow": tf, "keras": "3.15.1"})
+
+
+def verdict(build=None, candidate_values=None, speed_ratio=1.0, speed_verdict="same") -> Verdict:
+    base_values = {"arch1_relu": {11: 0.981, 12: 0.982, 13: 0.980, 14: 0.983},
+                   "softmax": {11: 0.925}}
+    return Verdict(
+        side("py312-tf218", "2.18.1"), side("tensorflow==2.21.0", "2.21.0"), "tensorflow",
+        ("tensorflow 2.18.1 -> 2.21.0",), build or {"arch1_relu": (), "softmax": ()},
+        {"base": base_values, "candidate": candidate_values or base_values},
+        (SpeedRow("arch1_relu", speed_ratio, speed_ratio - 0.01, speed_ratio + 0.01, 0.001,
+                  speed_verdict, (speed_ratio, speed_ratio)),),
+        412.5, "2 CPUs, x86_64")
+
+
+def test_nothing_changed_is_exit_0_and_identical():
+    v = verdict()
+    assert v.failures() == [] and v.exit_status == 0
+    assert [row.outcome for row in v.paired()] == ["identical", "identical"]
+    assert upgrade.headline(v) == ("py312-tf218 → tensorflow==2.21.0 (tensorflow): nothing got worse "
+                                   "(exit 0; 6.9 min on 2 CPUs, x86_64)")
+
+
+def test_a_changed_build_field_a_worse_model_and_a_slower_step_each_fail():
+    changed = verdict(build={"arch1_relu": ("optimizer.epsilon: expected 1e-07, got 0.001",),
+                             "softmax": ()})
+    assert changed.failures() == ["build: arch1_relu (1 field(s) changed)"]
+    worse = verdict(candidate_values={"arch1_relu": {11: 0.979, 12: 0.980, 13: 0.978, 14: 0.981},
+                                      "softmax": {11: 0.925}})
+    assert worse.failures() == ["accuracy: arch1_relu worse"] and worse.exit_status == 1
+    slower = verdict(speed_ratio=1.10, speed_verdict="SLOWER")
+    assert slower.failures() == ["speed: arch1_relu slower x1.100"] and slower.exit_status == 1
+
+
+def test_a_verdict_survives_its_json():
+    v = verdict(speed_ratio=1.10, speed_verdict="SLOWER")
+    again = Verdict.from_json(json.loads(json.dumps(v.to_json())))
+    assert again == v
+
+
+def test_the_page_states_each_section_and_keeps_untrusted_text_inert():
+    v = verdict()
+    page = upgrade.markdown(v)
+    assert "| arch1_relu | 11 12 13 14 | +0.000 | [+0.000, +0.000] | any (bit-identical) | identical |" in page
+    assert "| arch1_relu | 1.000 | [0.990, 1.010] | 1.000 1.000 | 0.0010 | same |" in page
+    assert "| tensorflow | 2.18.1 | 2.21.0 |" in page
+    hostile = Verdict(**{**v.__dict__, "lock_changes": ("<script>x</script>",)})
+    assert "<script>" not in upgrade.to_html(hostile) and "<script>" not in upgrade.markdown(hostile)
+
+
+def test_lock_changes_name_every_moved_added_and_removed_pin():
+    assert command.lock_changes({"tensorflow": "2.18.1", "ml-dtypes": "0.4.1", "old": "1"},
+                                {"tensorflow": "2.21.0", "ml-dtypes": "0.4.1", "new": "2"}) == (
+        "+new 2", "-old 1", "tensorflow 2.18.1 -> 2.21.0")
+
+
+def test_a_command_without_a_candidate_is_refused(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        command.parse_arguments(["--base", "py312-tf218"])
+    assert exit_info.value.code == 2
+    assert "name a candidate" in capsys.readouterr().err
+
+
+def test_the_candidate_is_named_by_what_changed(tmp_path):
+    args = command.parse_arguments(["--base", "py312-tf218", "--pin", "tensorflow==2.21.0"])
+    assert command.candidate_name(args, tmp_path / "candidate.lock.txt") == "tensorflow==2.21.0"
+    args = command.parse_arguments(["--base", "py313-tf221", "--candidate-python", "3.12",
+                                    "--plant", "label_noise_07pct:arch1_relu:0.0037:1"])
+    assert command.candidate_name(args, tmp_path / "c.txt") == (
+        "Python 3.12 planted label_noise_07pct:arch1_relu:0.0037:1")
+    assert command.candidate_only(args) == {
+        "MNIST_MLP_PLANT": "label_noise_07pct:arch1_relu:0.0037:1",
+        "PYTHONPATH": str(TREE / "benchmarks" / "plants")}
