@@ -18,7 +18,9 @@ the machine's load hits all of a model's numbers alike):
 Each benchmark tags ``extra_info`` with ``kind`` and ``model`` (``mnist-mlp bench-check`` finds
 them so), ``cpus`` and ``busy_threads``, and asserts the suite's invariants: the process runs on
 its declared CPUs, no more threads burned CPU than it has, and no step beats its floor beyond
-noise. ``MNIST_MLP_BENCH_ROUNDS`` shortens a run; ``MNIST_MLP_BENCH_INJECT`` runs the test-only
+noise (under ``benchmarks/ab.py`` a step below its floor is recorded as ``floor_suspect`` with no
+MFU instead: the A/B compares the two builds, timed alike, and a busy machine's peak probe must not
+abort it). ``MNIST_MLP_BENCH_ROUNDS`` shortens a run; ``MNIST_MLP_BENCH_INJECT`` runs the test-only
 slowed variant (benchmarks/injected.py); under ``benchmarks/ab.py`` (``MNIST_MLP_AB_TURNS``) every
 round is one call and waits for its turn (benchmarks/turns.py).
 """
@@ -162,10 +164,16 @@ def test_step(benchmark, name, model, batch, environment, medians, floor, machin
     if step:
         benchmark.extra_info.update(mfu=floor.mfu(step), gflops=floor.gflops(step),
                                     step_over_floor=step / floor.seconds)
-        assert step >= FLOOR_NOISE * floor.seconds, (
-            f"{name}: step {step * 1e3:.3f} ms beats its floor {floor.seconds * 1e3:.3f} ms "
-            f"(peak {machine['peak_flops'] / 1e9:.0f} GFLOP/s from {machine['peak_source']}): "
-            "the peak or the FLOP count is wrong")
+        beaten = (f"{name}: step {step * 1e3:.3f} ms beats its floor {floor.seconds * 1e3:.3f} ms "
+                  f"(peak {machine['peak_flops'] / 1e9:.0f} GFLOP/s from {machine['peak_source']}): "
+                  "the peak or the FLOP count is wrong")
+        if step < FLOOR_NOISE * floor.seconds:
+            # Under an A/B the two builds' steps are what is compared, timed alike; a peak probed
+            # at a contended moment voids only the MFU, which the record says.
+            if TURNS:
+                benchmark.extra_info.update(mfu=None, floor_suspect=beaten)
+            else:
+                pytest.fail(beaten)
 
 
 def test_notebook_way(benchmark, name, model, batch, environment, medians):
