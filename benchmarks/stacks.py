@@ -124,11 +124,14 @@ def find_uv() -> str:
     return uv
 
 
-def compile_lock(reqs: list[str], python: str, out: Path) -> None:
+def compile_lock(reqs: list[str], python: str, out: Path, newest: bool = False,
+                 prereleases: bool = False) -> None:
     """``uv pip compile`` of ``reqs`` for ``python`` into ``out``; an existing ``out`` keeps every
-    pin it can (uv reads it as preferences), so a changed pin moves only what it must."""
+    pin it can (uv reads it as preferences), so a changed pin moves only what it must, unless
+    ``newest`` asks for the newest releases (and ``prereleases``, pre-releases too)."""
     command = [find_uv(), "pip", "compile", "-", "--python-version", python, "--python-platform",
-               PLATFORM, "--no-header", "--no-annotate", "--quiet", "-o", str(out)]
+               PLATFORM, "--no-header", "--no-annotate", "--quiet", "-o", str(out),
+               *(["--upgrade"] if newest else []), *(["--prerelease", "allow"] if prereleases else [])]
     env = {**os.environ, "UV_FIND_LINKS": os.environ.get("UV_FIND_LINKS")
            or os.environ.get("PIP_FIND_LINKS", "")}
     proc = subprocess.run(command, input="\n".join(reqs) + "\n", text=True, capture_output=True,

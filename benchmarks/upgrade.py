@@ -88,7 +88,8 @@ def candidate_lock(args, base_lock: Path, out: Path) -> Path:
         return args.candidate_lock
     path = out / "candidate.lock.txt"
     shutil.copyfile(base_lock, path)  # uv keeps the existing pins it can
-    stacks.compile_lock(stacks.requirements(args.base, tuple(args.pin)), args.candidate_python, path)
+    stacks.compile_lock(stacks.requirements(args.base, tuple(args.pin)), args.candidate_python, path,
+                        newest=args.newest, prereleases=args.prereleases)
     return path
 
 
@@ -139,6 +140,18 @@ def candidate_name(args, lock: Path) -> str:
     return " ".join(words) or args.base
 
 
+def reproduce(args, side: str, python: str, models, seeds, out: Path) -> None:
+    """``mnist-mlp reproduce`` of ``models`` x ``seeds`` in ``side``'s environment, into
+    OUT/SIDE/runs (finished runs there are reused, so merged fan-out folders train nothing)."""
+    print(f"upgrade: {side}: training {' '.join(models)} on seeds {' '.join(map(str, seeds))}",
+          flush=True)
+    command = [Path(python).parent / "mnist-mlp", "reproduce", "--models", *models,
+               "--seeds", *map(str, seeds), "--out", out / side / "runs",
+               *(["--epochs", str(args.epochs)] if args.epochs else []),
+               *(["--jobs", str(args.jobs)] if args.jobs else [])]
+    run(command, f"{side}'s reproduce", side_env(args, side), ok=(0, 1))  # 1: its gate, not ours
+
+
 def train_seeds(args, pythons: dict, out: Path) -> dict[str, dict[str, dict[int, float]]]:
     """Reproduce rounds in both environments until every model has the seeds it wants."""
     wanted = {model: 1 for model in args.models}
@@ -150,14 +163,8 @@ def train_seeds(args, pythons: dict, out: Path) -> dict[str, dict[str, dict[int,
             return values
         for count in sorted(set(todo.values())):
             models = [m for m, n in todo.items() if n == count]
-            seeds = [str(s) for s in upgrade.SEEDS[:count]]
             for side in ("base", "candidate"):
-                print(f"upgrade: {side}: training {' '.join(models)} on seeds {' '.join(seeds)}", flush=True)
-                command = [Path(pythons[side]).parent / "mnist-mlp", "reproduce", "--models", *models,
-                           "--seeds", *seeds, "--out", out / side / "runs",
-                           *(["--epochs", str(args.epochs)] if args.epochs else []),
-                           *(["--jobs", str(args.jobs)] if args.jobs else [])]
-                run(command, f"{side}'s reproduce", side_env(args, side), ok=(0, 1))  # 1: a gate
+                reproduce(args, side, pythons[side], models, upgrade.SEEDS[:count], out)
         for side in ("base", "candidate"):
             values[side] = compare.run_values(out / side / "runs")
         for row in compare.paired_rows(values["base"], values["candidate"]):
@@ -240,11 +247,20 @@ def parse_arguments(argv):
     parser.add_argument("--base-env-python", type=absolute_path,
                         help="an existing environment's Python for the base (no build)")
     parser.add_argument("--candidate-env-python", type=absolute_path)
+    parser.add_argument("--side", choices=("base", "candidate"),
+                        help="fan-out: only build this side and train --seeds into OUT/SIDE/runs; "
+                             "a later run without --side on the merged OUT reuses them")
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(upgrade.SEEDS[:1]), metavar="S",
+                        help="with --side: the seeds to train (default %(default)s)")
+    parser.add_argument("--newest", action="store_true",
+                        help="resolve the candidate's unpinned requirements to the newest releases")
+    parser.add_argument("--prereleases", action="store_true",
+                        help="with --newest: pre-releases too")
     parser.add_argument("--out", type=absolute_path, default=TREE / "runs" / "upgrade")
     parser.add_argument("--envs", type=absolute_path, default=TREE / ".tox" / "upgrade-envs")
     args = parser.parse_args(argv)
     if not (args.pin or args.candidate_lock or args.candidate_python or args.candidate_env_python
-            or args.candidate_env or args.plant):
+            or args.candidate_env or args.plant or args.newest):
         parser.error("name a candidate: --pin, --candidate-lock or --candidate-python "
                      "(or, to test the verdict, --candidate-env or --plant)")
     if unknown := set(args.models) - set(model_names()):
@@ -271,8 +287,12 @@ def main(argv=None) -> int:
         for side, python, lock, given in (("base", args.base_python, base_lock, args.base_env_python),
                                           ("candidate", args.candidate_python, cand_lock,
                                            args.candidate_env_python)):
-            print(f"upgrade: {side}: Python {python}, {lock.name}", flush=True)
-            pythons[side] = str(given or build_env(python, lock, args.envs))
+            if args.side in (None, side):
+                print(f"upgrade: {side}: Python {python}, {lock.name}", flush=True)
+                pythons[side] = str(given or build_env(python, lock, args.envs))
+        if args.side:
+            reproduce(args, args.side, pythons[args.side], args.models, args.seeds, out)
+            return 0
         accuracy = train_seeds(args, pythons, out)
         build = build_changes(args.models, out)
         speed = judge_speed(args, pythons, out)
