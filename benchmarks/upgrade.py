@@ -168,7 +168,7 @@ def train_seeds(args, pythons: dict, out: Path) -> dict[str, dict[str, dict[int,
         for side in ("base", "candidate"):
             values[side] = compare.run_values(out / side / "runs")
         for row in compare.paired_rows(values["base"], values["candidate"]):
-            wanted[row.model] = upgrade.seeds_wanted(list(row.differences))
+            wanted[row.model] = upgrade.seeds_wanted(list(row.differences), cap=args.max_seeds)
 
 
 def build_changes(models, out: Path) -> dict[str, tuple[str, ...]]:
@@ -222,6 +222,11 @@ def versions(python: str) -> dict[str, str]:
     return json.loads(run([python, "-c", VERSIONS], f"{python}: reading versions").stdout)
 
 
+def unresolved(text: str) -> Path:
+    """An absolute path that keeps its symbolic links: a virtualenv's python is one."""
+    return Path(text).absolute()
+
+
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", default="py311", choices=sorted(stacks.STACKS),
@@ -235,6 +240,9 @@ def parse_arguments(argv):
     parser.add_argument("--backend", help="default: KERAS_BACKEND, else jax where the lock has it, "
                         "else tensorflow")
     parser.add_argument("--models", nargs="+", default=list(model_names()), metavar="NAME")
+    parser.add_argument("--max-seeds", type=int, default=len(upgrade.SEEDS),
+                        choices=range(1, len(upgrade.SEEDS) + 1), metavar="N",
+                        help="the most seeds a model trains (default %(default)s)")
     parser.add_argument("--epochs", type=int, help="training epochs (default: the notebook's)")
     parser.add_argument("--jobs", type=int, help="reproduce's --jobs (default: its own)")
     parser.add_argument("--speed-pairs", type=int, default=2)
@@ -244,9 +252,9 @@ def parse_arguments(argv):
                         help="test-only: e.g. MNIST_MLP_BENCH_INJECT=0.10, a planted slowdown")
     parser.add_argument("--plant", metavar="DEFECT[:MODEL[:FRACTION[:DRAW]]]",
                         help="test-only: a defect of benchmarks/planted_defects.py in the candidate")
-    parser.add_argument("--base-env-python", type=absolute_path,
+    parser.add_argument("--base-env-python", type=unresolved,
                         help="an existing environment's Python for the base (no build)")
-    parser.add_argument("--candidate-env-python", type=absolute_path)
+    parser.add_argument("--candidate-env-python", type=unresolved)
     parser.add_argument("--side", choices=("base", "candidate"),
                         help="fan-out: only build this side and train --seeds into OUT/SIDE/runs; "
                              "a later run without --side on the merged OUT reuses them")

@@ -113,3 +113,34 @@ def test_the_candidate_is_named_by_what_changed(tmp_path):
     assert command.candidate_only(args) == {
         "MNIST_MLP_PLANT": "label_noise_07pct:arch1_relu:0.0037:1",
         "PYTHONPATH": str(TREE / "benchmarks" / "plants")}
+
+
+@pytest.mark.slow  # four training processes and four benchmark processes, on 2,048 images
+def test_a_changed_keras_default_planted_in_the_candidate_is_named_and_fails_the_verdict(tiny_cli, tmp_path):
+    """End to end on this environment as both sides: BatchNormalization's momentum 0.9 instead of
+    0.99 on the candidate side only is named in the build section, and the verdict exits 1; the
+    base side's own result is untouched (its configuration says 0.99)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "verdict"
+    run = subprocess.run(
+        [sys.executable, str(TREE / "benchmarks" / "upgrade.py"), "--base", "py311",
+         "--base-env-python", sys.executable, "--candidate-env-python", sys.executable,
+         "--plant", "bn_momentum", "--models", "arch1_bn", "--epochs", "1", "--max-seeds", "1",
+         "--speed-pairs", "1", "--speed-rounds", "3", "--out", str(out)],
+        capture_output=True, text=True, check=False)
+    assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
+    kept = Verdict.from_json(json.loads((out / "verdict.json").read_text()))
+    # arch1_bn's layers as configured: InputLayer, Dense, BatchNormalization, Dense, BatchNormalization, Dense
+    assert kept.build["arch1_bn"] == (
+        "model.layers[2].config.momentum: expected 0.99, got 0.9",
+        "model.layers[4].config.momentum: expected 0.99, got 0.9")
+    assert kept.failures()[0] == "build: arch1_bn (2 field(s) changed)"
+    assert [row.model for row in kept.speed] == ["arch1_bn"]
+    assert kept.candidate.name == "planted bn_momentum"
+    page = (out / "verdict.md").read_text()
+    assert "| arch1_bn | CHANGED | model.layers[2].config.momentum: expected 0.99, got 0.9;" in page
+    base_config = json.loads((out / "base" / "runs" / "seed-11" / "arch1_bn" / "trained_config.json").read_text())
+    assert [layer["config"].get("momentum") for layer in base_config["model"]["layers"]
+            if layer["class_name"] == "BatchNormalization"] == [0.99, 0.99]
