@@ -186,16 +186,21 @@ def read_json(path: Path, what: str) -> dict:
     return data
 
 
-def read_result(path: Path) -> RunResult:
-    """One validated result.json (any problem: one ResultError naming the file and the fix)."""
+def read_result(path: Path, model: str | None = None) -> RunResult:
+    """One validated result.json (any problem: one ResultError naming the file and the fix); with
+    ``model``, it must be that model's result (the folder it was read from names it)."""
     data = read_json(path, "result.json")
     try:
-        return RunResult.from_json(data, path)
+        result = RunResult.from_json(data, path)
     except ResultError:
         raise
     except MALFORMED as exc:
         raise ResultError(f"{path}: malformed result.json ({type(exc).__name__}: {exc}); "
                           "delete it and retrain that model") from None
+    if model is not None and result.model != model:
+        raise ResultError(f"{path}: holds {result.model}'s result, not {model}'s (moved or swapped "
+                          "between model folders); put it back in its own folder, or delete it and retrain")
+    return result
 
 
 def validate_values(result: RunResult, path: str | Path) -> None:
@@ -217,7 +222,7 @@ def load_finished(model_dir: Path) -> RunResult | None:
     """The saved result if this model finished in ``model_dir``, else None (the caller checks
     that it is the same run: train.py's identity check)."""
     path = model_dir / "result.json"
-    return read_result(path) if path.is_file() else None
+    return read_result(path, Path(model_dir).name) if path.is_file() else None
 
 
 def load_run(run_dir: str | Path) -> dict[str, RunResult]:
@@ -238,4 +243,4 @@ def load_run(run_dir: str | Path) -> dict[str, RunResult]:
             f"{run_dir}: no <model>/result.json in this folder; "
             f"run 'mnist-mlp reproduce --out {run_dir}' first"
         )
-    return {name: read_result(run_dir / name / "result.json") for name in found}
+    return {name: read_result(run_dir / name / "result.json", name) for name in found}

@@ -83,7 +83,8 @@ def test_a_verdict_survives_its_json():
 def test_the_page_states_each_section_and_keeps_untrusted_text_inert():
     v = verdict()
     page = upgrade.markdown(v)
-    assert "| arch1_relu | 11 12 13 14 | +0.000 | [+0.000, +0.000] | any (bit-identical) | identical |" in page
+    assert ("| arch1_relu | 11 12 13 14 | +0.000 | [+0.000, +0.000] | any (bit-identical) "
+            "| identical |") in page
     assert "| arch1_relu | 1.000 | [0.990, 1.010] | 1.000 1.000 | 0.0010 | same |" in page
     assert "| tensorflow | 2.18.1 | 2.21.0 |" in page
     hostile = Verdict(**{**v.__dict__, "lock_changes": ("<script>x</script>",)})
@@ -141,6 +142,7 @@ def test_a_changed_keras_default_planted_in_the_candidate_is_named_and_fails_the
     assert kept.candidate.name == "planted bn_momentum"
     page = (out / "verdict.md").read_text()
     assert "| arch1_bn | CHANGED | model.layers[2].config.momentum: expected 0.99, got 0.9;" in page
-    base_config = json.loads((out / "base" / "runs" / "seed-11" / "arch1_bn" / "trained_config.json").read_text())
+    base_folder = out / "base" / "runs" / "seed-11" / "arch1_bn"
+    base_config = json.loads((base_folder / "trained_config.json").read_text())
     assert [layer["config"].get("momentum") for layer in base_config["model"]["layers"]
             if layer["class_name"] == "BatchNormalization"] == [0.99, 0.99]
