@@ -105,7 +105,8 @@ def test_cli_writes_html_markdown_and_figures(tmp_path, capsys):
     assert capsys.readouterr().out == f"matrix: {out / 'matrix.html'}\n"
     markdown = (out / "matrix.md").read_text()
     assert "| arch1_relu | 98.20 ± 0.14 (n=2) PASS |" in markdown
-    assert "97.40 ± 0.14 (n=2) FAIL [Δacc -0.80* (p 0.030)]" in markdown  # below the TF gate
+    # below the TF gate; Markdown shows the escaped brackets as brackets
+    assert "97.40 ± 0.14 (n=2) FAIL \\[Δacc -0.80* (p 0.030)\\]" in markdown
     assert (out / "figures" / "matrix_accuracy.png").stat().st_size > 10_000
     assert "<table>" in (out / "matrix.html").read_text()
 

@@ -476,3 +476,18 @@ def test_model_figures_drawn_since_training_are_reused_and_older_ones_redrawn(tm
     assert drawn == ["softmax"]
     plots.draw_all(run_dir, results, [], reuse_model_figures=False)  # `mnist-mlp report`: all anew
     assert drawn == ["softmax", "arch1_relu", "softmax"]
+
+
+@pytest.mark.parametrize("text", ["[click](javascript:alert(2))", "![t](http://example.invalid/x.png)",
+                                  "[ref]: http://example.invalid"])
+def test_untrusted_link_and_image_syntax_is_inert_in_markdown(text):
+    """Text from a result (its environment strings, a folder name) never becomes a live link or
+    image in report.md or matrix.md: its brackets are escaped, in paragraphs and table cells."""
+    from mnist_mlp.report.blocks import Paragraph, Table
+    from mnist_mlp.report.markdown import render_block
+
+    for rendered in (render_block(Paragraph(text), Path(".")),
+                     render_block(Table(("env",), ((text,),)), Path("."))):
+        assert "[" not in rendered.replace("\\[", "") and "]" not in rendered.replace("\\]", "")
+    assert render_block(Paragraph("[click](javascript:alert(2))"), Path(".")) == (
+        "\\[click\\](javascript:alert(2))")

@@ -2,8 +2,10 @@
 folder.
 
 Every text it writes is shown, never interpreted: ``<``, ``>`` and ``&`` become HTML entities
-(a result.json or a folder name holding ``<script>`` stays text), and in table cells backslashes
-and pipes are escaped and line breaks become spaces, so a value cannot split or end its table.
+(a result.json or a folder name holding ``<script>`` stays text), backslashes and square brackets
+are escaped (``[click](javascript:...)`` or ``![t](http://...)`` stays text, never a link or an
+image), and in table cells pipes are escaped and line breaks become spaces, so a value cannot
+split or end its table.
 """
 
 from __future__ import annotations
@@ -24,14 +26,15 @@ from mnist_mlp.report.blocks import (
 
 
 def _text(text: str) -> str:
-    """``text`` with the characters HTML gives a meaning escaped (quotes stay: no attributes)."""
-    return html.escape(text, quote=False)
+    """``text`` shown as it is: backslashes and link brackets escaped (no link, image or reference
+    can start in it), and the characters HTML gives a meaning (quotes stay: no attributes)."""
+    escaped = text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+    return html.escape(escaped, quote=False)
 
 
 def _cell(text: str) -> str:
-    """A table cell's text: escaped, on one line, its backslashes and pipes escaped."""
-    one_line = " ".join(_text(text).splitlines())
-    return one_line.replace("\\", "\\\\").replace("|", "\\|")
+    """A table cell's text: escaped, on one line, its pipes escaped."""
+    return " ".join(_text(text).splitlines()).replace("|", "\\|")
 
 
 def _table(table: Table) -> str:
