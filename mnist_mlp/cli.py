@@ -216,7 +216,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args) -> int:
     """Run the command; every ``MnistMlpError`` (an expected failure) is one line and exit 2."""
+    from mnist_mlp import environment
+
     try:
+        environment.check()
         code = args.func(args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
         return code
