@@ -45,17 +45,14 @@ that takes the description at the first ``on_train_begin`` (``train_and_evaluate
 once per epoch; later calls only advance ``fit.epochs`` to the epochs trained in all).
 
 golden/notebook/trained_config.json holds the notebook's description per Keras major;
-``python -m mnist_mlp.trained_config --write`` regenerates the current major's section.
+``python benchmarks/golden_trained_config.py --write`` regenerates the current major's section.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
 import math
 import re
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -361,57 +358,3 @@ def expected(name: str, keras_major: str | None = None, data: dict | None = None
     """The golden description of model ``name`` for a Keras major (default: the installed one)."""
     part = section(data or golden.load(GOLDEN), keras_major or major())
     return {**part["shared"], **part["models"][name]}
-
-
-def capture(name: str) -> dict:
-    """Train ``name`` one epoch on a 2,048-image synthetic slice through ``train_and_evaluate`` and
-    return the description taken at fit start, its fit group the notebook's (``notebook_fit``)."""
-    from mnist_mlp.recipe import Recipe
-    from mnist_mlp.train import Dataset, train_and_evaluate
-
-    rng = np.random.default_rng(0)
-    x = rng.random((2048, 784), dtype=np.float32)
-    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 2048)]
-    recipe = Recipe(epochs=1, seed=0)
-    callback = DescribeAtTrainBegin(recipe.batch_size)
-    with tempfile.TemporaryDirectory() as folder:
-        train_and_evaluate(name, Dataset(x, y, x[:256], y[:256]), recipe, folder, callbacks=[callback])
-    return {**callback.description, "fit": notebook_fit()}
-
-
-def factor(descriptions: dict[str, dict]) -> dict:
-    """Groups equal for every model go to ``shared``, the rest stay per model."""
-    first = next(iter(descriptions.values()))
-    shared = {group: value for group, value in first.items()
-              if all(d.get(group) == value for d in descriptions.values())}
-    per_model = {name: {g: v for g, v in d.items() if g not in shared} for name, d in descriptions.items()}
-    return {"shared": shared, "models": per_model}
-
-
-def write(path=None) -> str:
-    """Regenerate the installed major's section of golden/notebook/trained_config.json; say what changed."""
-    target = path or golden.path(GOLDEN)
-    data = json.loads(target.read_text("utf-8"))
-    current = factor({name: capture(name) for name in models.names()})
-    others = [m for m, entry in data.get("keras", {}).items() if m != major() and "same_as" not in entry]
-    same = next((m for m in others if data["keras"][m] == current), None)
-    data.setdefault("keras", {})[major()] = {"same_as": same} if same else current
-    target.write_text(json.dumps(data, indent=1) + "\n", "utf-8")
-    return f"Keras {major()}: " + (f"same as Keras {same}" if same else "written in full")
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true",
-                        help="regenerate this Keras major's section of golden/notebook/trained_config.json")
-    args = parser.parse_args(argv)
-    if args.write:
-        print(write())
-        return 0
-    lines = [line for name in models.names() for line in diff(expected(name), capture(name))]
-    print("\n".join(lines) or "the description matches the golden one")
-    return 1 if lines else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
