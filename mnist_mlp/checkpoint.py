@@ -310,6 +310,7 @@ def load_resumable(folder: Path, say, model, ident: dict) -> Checkpoint | None:
     def fits(saved: Checkpoint) -> None:
         check_identity(saved.identity, ident, folder)
         check_fits(model, saved)
+        check_claims(model, saved, ident)
 
     return load_latest(folder, say, fits)
 
@@ -333,6 +334,34 @@ def check_fits(model, saved: Checkpoint) -> None:
             if value is None or tuple(value.shape) != tuple(variable.shape):
                 shape = "no array" if value is None else f"shape {value.shape}"
                 raise CheckpointError(f"does not fit: {prefix} variable {i} has {shape}")
+
+
+def iterations_index(optimizer) -> int | None:
+    """Where the optimizer's step counter stands among its saved variables (None: not saved)."""
+    counter = getattr(optimizer, "iterations", None)
+    return next((i for i, v in enumerate(_optimizer_variables(optimizer)) if v is counter), None)
+
+
+def check_claims(model, saved: Checkpoint, ident: dict) -> None:
+    """CheckpointError unless what ``saved`` claims is possible for this run (``ident``): its epoch
+    within the run's epochs, every weight and optimizer value finite, and the optimizer's step count
+    its epochs times the run's steps per epoch."""
+    epochs = ident.get("epochs")
+    if epochs is not None and saved.epoch + 1 > epochs:
+        raise CheckpointError(f"does not fit: epoch {saved.epoch + 1} finished, "
+                              f"but the run has {epochs} epochs")
+    for prefix, variables in _variable_groups(model):
+        for i in range(len(variables)):
+            value = saved.arrays[f"{prefix}/{i}"]
+            if value.dtype.kind == "f" and not np.isfinite(value).all():
+                raise CheckpointError(f"does not fit: {prefix} variable {i} holds NaN or infinite values")
+    index = iterations_index(model.optimizer)
+    if index is not None and "train_images" in ident and "batch_size" in ident:
+        per_epoch = -(-ident["train_images"] // ident["batch_size"])
+        taken = int(saved.arrays[f"optimizer/{index}"])
+        if taken != (saved.epoch + 1) * per_epoch:
+            raise CheckpointError(f"does not fit: the optimizer took {taken} steps, {saved.epoch + 1} epochs "
+                                  f"of {per_epoch} steps are {(saved.epoch + 1) * per_epoch}")
 
 
 def restore(model, saved: Checkpoint) -> None:

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import random
+import re
 
 import numpy as np
 import pytest
@@ -197,3 +198,36 @@ def test_any_resigned_payload_resumes_or_is_a_damaged_checkpoint(tmp_path_factor
     finally:
         np.random.set_state(numpy_state)
         random.setstate(python_state)
+
+
+RUN = {"epochs": 4, "train_images": 256, "batch_size": 128}  # two steps an epoch
+
+
+def claiming(model, valid, epoch: int, iterations: int | None = None, poison: str | None = None):
+    """``valid``'s checkpoint saying it finished ``epoch`` (0-based) after ``iterations`` optimizer
+    steps (default: the run's own count), with the first weight set to ``poison``."""
+    meta, arrays = valid
+    index = f"optimizer/{checkpoint.iterations_index(model.optimizer)}"
+    steps = (epoch + 1) * 2 if iterations is None else iterations
+    changed = {**arrays, index: np.array(steps, dtype=arrays[index].dtype)}
+    if poison:
+        changed["model/0"] = changed["model/0"].copy()
+        changed["model/0"].flat[0] = float(poison)
+    return checkpoint.Checkpoint(epoch=epoch, identity=meta["identity"], rng=meta["rng"],
+                                 arrays=changed, history={e: RECORD for e in range(epoch + 1)})
+
+
+def test_a_checkpoint_consistent_with_its_run_is_taken(model, valid):
+    checkpoint.check_claims(model, claiming(model, valid, epoch=3), RUN)  # raises nothing
+
+
+@pytest.mark.parametrize(("epoch", "iterations", "poison", "said"), [
+    (7, None, None, "does not fit: epoch 8 finished, but the run has 4 epochs"),
+    (1, -2**31, None, "does not fit: the optimizer took -2147483648 steps, 2 epochs of 2 steps are 4"),
+    (1, 3, None, "does not fit: the optimizer took 3 steps, 2 epochs of 2 steps are 4"),
+    (1, None, "nan", "does not fit: model variable 0 holds NaN or infinite values"),
+    (1, None, "inf", "does not fit: model variable 0 holds NaN or infinite values"),
+])
+def test_a_checkpoint_claiming_the_impossible_is_damaged(model, valid, epoch, iterations, poison, said):
+    with pytest.raises(checkpoint.CheckpointError, match=f"^{re.escape(said)}$"):
+        checkpoint.check_claims(model, claiming(model, valid, epoch, iterations, poison), RUN)
