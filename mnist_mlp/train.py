@@ -65,6 +65,9 @@ class EpochRecorder(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         end = time.perf_counter()
         record = {key: float(logs[key]) for key in HISTORY_KEYS}
+        if not all(math.isfinite(record[key]) for key in HISTORY_KEYS):
+            # before the checkpoint callback keeps this epoch: a diverged run resumes nothing
+            raise TrainingDivergedError(f"the loss became {record['loss']} in epoch {epoch + 1}")
         record["seconds"] = end - self._start
         record["step_ms"] = (self._validation_start - self._start) * 1000 / self.steps_per_epoch
         # Keep only epochs before this one: a restart redoes the epoch it was stopped in.
@@ -150,8 +153,12 @@ def train_and_evaluate(
         out.mkdir(parents=True, exist_ok=True)
         epoch_callbacks = [recorder, checkpoint.EpochCheckpoint(out, ident, lambda: recorder.epochs, saved),
                            StopOnInterrupt(), described, *(callbacks or [])]
-        with sigint_stops_training():
-            fit_epochs(model, dataset, recipe, first_epoch, epoch_callbacks)
+        try:
+            with sigint_stops_training():
+                fit_epochs(model, dataset, recipe, first_epoch, epoch_callbacks)
+        except TrainingDivergedError as diverged:
+            raise TrainingDivergedError(f"{name}: {diverged} with learning rate {recipe.learning_rate}; "
+                                        "choose a smaller --learning-rate (and --restart)") from None
     train_seconds = time.perf_counter() - started
     test_loss, test_accuracy = model.evaluate(
         dataset.x_test, dataset.y_test, batch_size=recipe.batch_size, verbose=0

@@ -54,3 +54,18 @@ def test_a_usage_error_is_one_line_naming_the_problem_and_the_help(capsys, argv)
     assert code == cli.EXIT_USAGE == 2
     assert out == "" and len(err.strip().splitlines()) == 1, err
     assert ": error: " in err and "--help'" in err
+
+
+def test_a_diverging_learning_rate_is_one_line_and_exit_2_with_nothing_written(tiny_cli, tmp_path, capsys):
+    """Divergence is bad input (the recipe), not a gate: training stops at the first epoch whose
+    loss is not finite, says so in one line naming the model, epoch and learning rate, exit 2, and
+    leaves no result (the gate has nothing to judge) and no checkpoint of the diverged epoch."""
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, "train", "arch1_relu", "--epochs", "3", "--learning-rate", "1e30",
+                           "--out", str(run))
+    assert code == 2, err[-2000:]
+    assert err.count("\n") == 1
+    assert "arch1_relu: the loss became nan in epoch 1 with learning rate 1e+30" in err
+    assert "smaller --learning-rate" in err
+    assert not (run / "arch1_relu" / "result.json").exists()
+    assert not (run / "arch1_relu" / "checkpoint.npz").exists()
