@@ -16,9 +16,24 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from mnist_mlp.errors import MnistMlpError
+
 # What atomic_path names a temporary file: ".<target>." + mkstemp's 8 random characters +
 # ".tmp" + the writer's suffix (".model.keras.k2j4h5g7.tmp.keras", ".result.json.a1b2c3d4.tmp").
 TEMPORARY = re.compile(r"\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp(?:\.[A-Za-z0-9]+)?")
+
+
+class LinkedFolderError(MnistMlpError, ValueError):
+    """A folder of a run that is a symbolic link: writing or sweeping through it would leave the run."""
+
+
+def real_folder(path: str | os.PathLike) -> Path:
+    """``path``, refused when it is a symbolic link: a run writes, and sweeps, only inside itself."""
+    path = Path(path)
+    if path.is_symlink():
+        raise LinkedFolderError(f"{path} is a symbolic link; a run writes only inside its own folder: "
+                                "replace the link with a real folder (or remove it) and rerun")
+    return path
 
 
 @contextlib.contextmanager

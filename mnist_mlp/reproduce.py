@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from mnist_mlp.errors import MnistMlpError
+from mnist_mlp.files import real_folder
 from mnist_mlp.pool import DatasetSource, Task, report_progress
 
 LIMIT_ENV = "MNIST_MLP_LIMIT"
@@ -67,7 +68,7 @@ def dataset_source(data: str | None) -> DatasetSource:
 
 def seed_folder(out: Path, seed: int, per_seed_folders: bool) -> Path:
     """Where seed ``seed`` trains: ``out/seed-S`` with per-seed folders, else ``out``."""
-    return out / f"seed-{seed}" if per_seed_folders else out
+    return real_folder(out / f"seed-{seed}") if per_seed_folders else out
 
 
 def locked(out: Path, seeds: Sequence[int] = (), per_seed_folders: bool = False):

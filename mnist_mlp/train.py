@@ -23,7 +23,7 @@ import numpy as np
 from mnist_mlp import checkpoint, compile_cache, draws, models, results, trained_config
 from mnist_mlp.compat import compile_options, keras, seed_everything, versions
 from mnist_mlp.errors import MnistMlpError
-from mnist_mlp.files import atomic_path, sweep_temporaries, write_json, write_text
+from mnist_mlp.files import atomic_path, real_folder, sweep_temporaries, write_json, write_text
 from mnist_mlp.interrupt import StopOnInterrupt, sigint_stops_training
 from mnist_mlp.preprocess import preprocess
 from mnist_mlp.recipe import NOTEBOOK, Recipe
@@ -123,7 +123,7 @@ def train_and_evaluate(
     ``restart`` discards it. ``callbacks`` are extra Keras callbacks, run after the checkpoint.
     """
     spec = models.get_spec(name)
-    out = Path(run_dir) / name
+    out = real_folder(Path(run_dir) / name)
     sweep_temporaries(out)  # what a write killed in an earlier run left (the caller holds the lock)
     ident = checkpoint.identity(spec, recipe, dataset)
     if restart:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from mnist_mlp.files import write_text
+from mnist_mlp.files import real_folder, write_text
 from mnist_mlp.gates import FAIL, PASS
 from mnist_mlp.matrix import Cell, Matrix
 from mnist_mlp.report.blocks import Block, Figure, Heading, Paragraph, Table
@@ -115,7 +115,8 @@ def build_matrix_report(matrix: Matrix, out: str | Path) -> Path:
     from mnist_mlp.report.markdown import render_markdown
 
     out = Path(out)
-    accuracy_png, mfu_png = out / "figures" / "matrix_accuracy.png", out / "figures" / "matrix_mfu.png"
+    figures = real_folder(out / "figures")
+    accuracy_png, mfu_png = figures / "matrix_accuracy.png", figures / "matrix_mfu.png"
     plots.plot_matrix_accuracy(matrix, accuracy_png)
     figures = {"Test accuracy per env (mean and every seed)": accuracy_png}
     if any(cell.step and cell.step.mfu for cell in matrix.cells.values()):

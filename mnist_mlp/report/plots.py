@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from mnist_mlp.files import atomic_path
+from mnist_mlp.files import atomic_path, real_folder
 from mnist_mlp.report.observations import CONVERGENCE_EPOCH, CONVERGENCE_LEVELS, notebook_results
 from mnist_mlp.results import RunResult
 
@@ -232,7 +232,7 @@ def _weights_figure(run_dir: Path, name: str, target: Path) -> Path | str:
 
 def model_figures(run_dir: Path, name: str) -> tuple[Path, Path]:
     """Where one model's loss and weights figures go."""
-    figures = run_dir / "figures"
+    figures = real_folder(run_dir / "figures")
     return figures / f"loss_{name}.png", figures / f"weights_{name}.png"
 
 
@@ -253,7 +253,7 @@ def draw_all(run_dir: Path, results: dict[str, RunResult], rows, reuse_model_fig
     """Every figure of a run's report, saved under ``run_dir/figures``; with
     ``reuse_model_figures`` a model's figures drawn after its training (the pool draws them as
     each model ends) are kept."""
-    figures = run_dir / "figures"
+    figures = real_folder(run_dir / "figures")
     test, val = figures / "test_accuracy.png", figures / "val_accuracy.png"
     plot_test_accuracy(rows, test)
     plot_val_accuracy(results, val)
