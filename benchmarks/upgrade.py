@@ -42,6 +42,7 @@ from mnist_mlp.files import write_json, write_text
 from mnist_mlp.models import names as model_names
 
 TREE = stacks.TREE
+KEPT = TREE / "benchmarks" / "results" / "upgrade"
 SHOWN = ("tensorflow", "keras", "jax", "jaxlib", "torch", "numpy", "scipy")
 VERSIONS = f"""import json
 from importlib import metadata
@@ -264,11 +265,16 @@ def parse_arguments(argv):
                         help="resolve the candidate's unpinned requirements to the newest releases")
     parser.add_argument("--prereleases", action="store_true",
                         help="with --newest: pre-releases too")
+    parser.add_argument("--keep", metavar="NAME",
+                        help="also keep the verdict: benchmarks/results/upgrade/NAME.json and its page "
+                             "docs/results/upgrade-NAME.md")
+    parser.add_argument("--from-verdict", type=absolute_path, metavar="VERDICT_JSON",
+                        help="judge and render a verdict.json already measured (with --keep: keep it)")
     parser.add_argument("--out", type=absolute_path, default=TREE / "runs" / "upgrade")
     parser.add_argument("--envs", type=absolute_path, default=TREE / ".tox" / "upgrade-envs")
     args = parser.parse_args(argv)
-    if not (args.pin or args.candidate_lock or args.candidate_python or args.candidate_env_python
-            or args.candidate_env or args.plant or args.newest):
+    if not (args.from_verdict or args.pin or args.candidate_lock or args.candidate_python
+            or args.candidate_env_python or args.candidate_env or args.plant or args.newest):
         parser.error("name a candidate: --pin, --candidate-lock or --candidate-python "
                      "(or, to test the verdict, --candidate-env or --plant)")
     if unknown := set(args.models) - set(model_names()):
@@ -278,10 +284,24 @@ def parse_arguments(argv):
     return args
 
 
+def keep(verdict: upgrade.Verdict, name: str) -> Path:
+    """The kept verdict and its page (tests/test_upgrade.py renders the page again from it)."""
+    write_json(KEPT / f"{name}.json", verdict.to_json())
+    page = TREE / "docs" / "results" / f"upgrade-{name}.md"
+    write_text(page, upgrade.markdown(verdict))
+    return page
+
+
 def main(argv=None) -> int:
     args = parse_arguments(argv)
     started = time.perf_counter()
     out = args.out
+    if args.from_verdict:
+        verdict = upgrade.Verdict.from_json(json.loads(args.from_verdict.read_text()))
+        print(upgrade.headline(verdict))
+        if args.keep:
+            print(f"upgrade: kept as {keep(verdict, args.keep)}")
+        return verdict.exit_status
     try:
         out.mkdir(parents=True, exist_ok=True)
         base_lock = args.base_lock or stacks.lock_path(args.base)
@@ -320,6 +340,8 @@ def main(argv=None) -> int:
     write_text(out / "verdict.md", upgrade.markdown(verdict))
     write_text(out / "verdict.html", upgrade.to_html(verdict))
     print(upgrade.markdown(verdict))
+    if args.keep:
+        print(f"upgrade: kept as {keep(verdict, args.keep)}")
     print(f"upgrade: {upgrade.headline(verdict)}; the page: {out / 'verdict.html'}")
     return verdict.exit_status
 

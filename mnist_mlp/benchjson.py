@@ -57,8 +57,14 @@ def load(path: str | os.PathLike) -> dict:
     return bench
 
 
-# extra_info fields read as text (the speed gate's conditions, the matrix's stack).
+# extra_info fields read as text (the speed gate's conditions, the matrix's stack), as numbers
+# (finite where present and not null: the floor, the gate's and the calibration's inputs), and as
+# whole counts of at least 1.
 INFO_TEXT = ("backend", "keras", "cpu")
+INFO_NUMBERS = ("mfu", "floor_ms", "gemm_floor_ms", "adam_ms", "step_ms", "blas_ms", "notebook_ms",
+                "gflops", "step_over_floor", "flops", "peak_flops", "bandwidth_gbs", "epoch_s",
+                "floor_s", "ours_vs_notebook", "cpu_per_wall")
+INFO_COUNTS = ("steps_per_call", "steps")
 
 
 def _number(value) -> bool:
@@ -73,10 +79,15 @@ def _one(entry: Any, source: str) -> Benchmark | None:
         return None
     name = entry.get("name", "?")
     kind, model = info["kind"], info.get("model")
-    if not isinstance(kind, str) or not (model is None or isinstance(model, str)):
-        raise BenchJSONError(f"{source}: {name} has a non-text kind or model")
+    if not isinstance(kind, str) or not (isinstance(model, str) and model):
+        raise BenchJSONError(f"{source}: {name} has a non-text kind or model (every tagged benchmark "
+                             "names both); rerun the benchmarks")
     wrong = [key for key in INFO_TEXT if not isinstance(info.get(key, ""), str)]
-    wrong += [key for key in ("mfu",) if info.get(key) is not None and not _number(info[key])]
+    wrong += [key for key in INFO_NUMBERS if info.get(key) is not None and not _number(info[key])]
+    for key in INFO_COUNTS:
+        if key in info and not (isinstance(info[key], int) and not isinstance(info[key], bool)
+                                and info[key] >= 1):
+            raise BenchJSONError(f"{source}: {name} has a bad {key} (a whole number >= 1)")
     wrong += [key for key in ("busy_threads",) if key in info and not isinstance(info[key], int)]
     if "cpus" in info and not (isinstance(info["cpus"], list)
                                and all(isinstance(c, int) for c in info["cpus"])):
@@ -88,8 +99,6 @@ def _one(entry: Any, source: str) -> Benchmark | None:
     if not _number(median) or not median > 0:
         raise BenchJSONError(f"{source}: {name} has no positive stats.median")
     steps = info.get("steps_per_call", 1)
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
-        raise BenchJSONError(f"{source}: {name} has a bad steps_per_call")
     data = stats.get("data", [])
     if not isinstance(data, list) or not all(_number(v) and v > 0 for v in data):
         raise BenchJSONError(f"{source}: {name} has non-positive or non-numeric times in stats.data")

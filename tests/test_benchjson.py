@@ -4,8 +4,10 @@ matrix read the same per-step numbers from one file, and reject the same malform
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+from cli_run import run_cli
 
 from mnist_mlp import abcompare, benchjson, matrix
 from mnist_mlp.gates import speed
@@ -53,3 +55,35 @@ def test_non_positive_rounds_and_a_missing_file_are_named(tmp_path):
         benchjson.load(path)
     with pytest.raises(benchjson.BenchJSONError, match="no such file"):
         benchjson.load(tmp_path / "absent.json")
+
+
+CALIBRATION = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "calibration"
+
+
+def _tagged(bench: dict, kind: str | None = None):
+    return [b for b in bench["benchmarks"] if kind in (None, b["extra_info"].get("kind"))]
+
+
+MALFORMED_FILES = {
+    "epoch steps a word": lambda b: [e["extra_info"].update(steps="many") for e in _tagged(b, "epoch")],
+    "epoch steps zero": lambda b: [e["extra_info"].update(steps=0) for e in _tagged(b, "epoch")],
+    "floor_ms a word": lambda b: [e["extra_info"].update(floor_ms="x") for e in _tagged(b, "step")],
+    "step_ms infinite": lambda b: [e["extra_info"].update(step_ms=float("inf")) for e in _tagged(b, "step")],
+    "backend unhashable": lambda b: [e["extra_info"].update(backend=["jax"]) for e in _tagged(b)],
+    "a step without its model": lambda b: [e["extra_info"].pop("model") for e in _tagged(b, "step")],
+    "steps_per_call zero": lambda b: [e["extra_info"].update(steps_per_call=0) for e in _tagged(b, "step")],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MALFORMED_FILES))
+@pytest.mark.parametrize("command", ["bench-check", "bench-compare"])
+def test_a_malformed_benchmark_file_is_one_line_and_exit_2(kind, command, tmp_path, capsys):
+    good = json.loads((CALIBRATION / "jax-1-performance-table.json").read_text())
+    bad = json.loads(json.dumps(good))
+    MALFORMED_FILES[kind](bad)
+    (tmp_path / "good.json").write_text(json.dumps(good))
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    files = [tmp_path / "good.json", tmp_path / "bad.json"][command == "bench-check":]
+    code, _, err = run_cli(capsys, command, *map(str, files))
+    assert code == 2, err[-1500:]
+    assert err.count("\n") == 1 and "bad.json" in err

@@ -147,3 +147,14 @@ def test_a_changed_keras_default_planted_in_the_candidate_is_named_and_fails_the
     base_config = json.loads((base_folder / "trained_config.json").read_text())
     assert [layer["config"].get("momentum") for layer in base_config["model"]["layers"]
             if layer["class_name"] == "BatchNormalization"] == [0.99, 0.99]
+
+
+KEPT = sorted((TREE / "benchmarks" / "results" / "upgrade").glob("*.json"))
+
+
+@pytest.mark.parametrize("kept", KEPT, ids=[p.stem for p in KEPT])
+def test_each_kept_verdict_page_is_what_its_json_renders(kept):
+    verdict = Verdict.from_json(json.loads(kept.read_text()))
+    page = TREE / "docs" / "results" / f"upgrade-{kept.stem}.md"
+    assert page.read_text() == upgrade.markdown(verdict)
+    assert f"(results/upgrade-{kept.stem}.md)" in (TREE / "docs" / "upgrade.md").read_text()
