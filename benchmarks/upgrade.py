@@ -101,20 +101,20 @@ def build_env(python: str, lock: Path, envs: Path) -> Path:
     env = envs / f"py{python}-{key}"
     done = env / ".complete"
     interpreter = env / "bin" / "python"
-    if done.exists():
-        return interpreter
-    shutil.rmtree(env, ignore_errors=True)
     uv = stacks.find_uv()
-    find_links = {"UV_FIND_LINKS": os.environ.get("UV_FIND_LINKS")
-                  or os.environ.get("PIP_FIND_LINKS", "")}
-    run([uv, "venv", "--quiet", "--seed", "--python", python, env], f"uv venv --python {python}")
-    run([uv, "pip", "install", "--quiet", "--python", interpreter, "-r", lock],
-        f"installing {lock.name} on Python {python}", find_links)
-    run([uv, "pip", "install", "--quiet", "--python", interpreter, "--no-deps", TREE],
-        f"installing mnist_mlp on Python {python}")
+    if not done.exists():
+        shutil.rmtree(env, ignore_errors=True)
+        find_links = {"UV_FIND_LINKS": os.environ.get("UV_FIND_LINKS")
+                      or os.environ.get("PIP_FIND_LINKS", "")}
+        run([uv, "venv", "--quiet", "--seed", "--python", python, env], f"uv venv --python {python}")
+        run([uv, "pip", "install", "--quiet", "--python", interpreter, "-r", lock],
+            f"installing {lock.name} on Python {python}", find_links)
+        done.touch()
+    # this tree's mnist_mlp, reinstalled every time: a reused environment must not judge an older one
+    run([uv, "pip", "install", "--quiet", "--python", interpreter, "--no-deps", "--reinstall-package",
+         "mnist-mlp", TREE], f"installing mnist_mlp on Python {python}")
     run([interpreter, TREE / "benchmarks" / "stacks.py", "check", lock],
         f"checking {env} against {lock.name}")
-    done.touch()
     return interpreter
 
 

@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from mnist_mlp.models import names as model_names
+
 TREE = Path(__file__).resolve().parent.parent
 KEPT = TREE / "benchmarks" / "results" / "upgrade-error-rates.json"
 PAGE = TREE / "docs" / "results" / "upgrade-error-rates.md"
@@ -36,7 +38,7 @@ def seed_cache(out: Path, kind: str, side: str) -> Path:
     return out / "cache" / ("accuracy" if kind == "accuracy" else "speed") / side
 
 
-def try_once(kind: str, index: int, out: Path) -> dict:
+def try_once(kind: str, index: int, out: Path, models: list[str]) -> dict:
     """One verdict run of ``kind``; its outcome."""
     folder = out / f"{kind}-{index:02d}"
     shutil.rmtree(folder, ignore_errors=True)
@@ -49,7 +51,8 @@ def try_once(kind: str, index: int, out: Path) -> dict:
         command += ["--models", NOISE_MODEL, "--speed-rounds", "0",
                     "--plant", f"label_noise:{NOISE_MODEL}:{NOISE_FRACTION}:{1000 + index}"]
     else:
-        command += ["--candidate-env", f"MNIST_MLP_BENCH_INJECT={INJECT if kind == 'slowdown' else 0}"]
+        command += ["--models", *models,
+                    "--candidate-env", f"MNIST_MLP_BENCH_INJECT={INJECT if kind == 'slowdown' else 0}"]
     started = time.perf_counter()
     proc = subprocess.run([str(c) for c in command], capture_output=True, text=True, check=False)
     if proc.returncode not in (0, 1):
@@ -112,11 +115,12 @@ def main(argv=None) -> int:
     parser.add_argument("kind", choices=("slowdown", "same", "accuracy", "render"))
     parser.add_argument("--tries", type=int, default=10)
     parser.add_argument("--out", type=Path, default=TREE / "runs" / "upgrade-error-rates")
+    parser.add_argument("--models", nargs="+", help="the speed tries' models (default: all eight)")
     args = parser.parse_args(argv)
     tries = json.loads(KEPT.read_text()) if KEPT.exists() else []
     if args.kind != "render":
         for index in range(args.tries):
-            outcome = try_once(args.kind, index, args.out.resolve())
+            outcome = try_once(args.kind, index, args.out.resolve(), args.models or list(model_names()))
             print(json.dumps(outcome), flush=True)
             tries = [t for t in tries if (t["kind"], t["try"]) != (args.kind, index)] + [outcome]
             KEPT.write_text(json.dumps(tries, indent=1) + "\n")
