@@ -85,6 +85,14 @@ def test_readme_has_no_dates():
     assert not re.search(r"\b20\d\d-\d\d-\d\d\b", README)
 
 
+@pytest.mark.parametrize("page", sorted((TREE / "docs").glob("*.md")), ids=lambda p: p.name)
+def test_design_docs_state_rules_not_history(page):
+    """Dated lines belong in CHANGELOG.md or a measured page of docs/results/, not in the design."""
+    dated = [line for line in page.read_text("utf-8").splitlines()
+             if re.search(r"\b20\d\d-\d\d-\d\d\b", line)]
+    assert dated == []
+
+
 @pytest.mark.parametrize("path", sorted(
     p.relative_to(TREE).as_posix()
     for folder in ("mnist_mlp", "benchmarks") for p in (TREE / folder).rglob("*.py")))
