@@ -151,7 +151,9 @@ def config_drift(env: EnvRun, reference: EnvRun) -> list[str]:
 
 
 def comparable_recipe(result: RunResult) -> dict:
-    return {k: v for k, v in result.recipe.as_dict().items() if k not in RECIPE_FIELDS_FREE}
+    """What must be equal across envs: the recipe (seeds aside) and the images trained and tested on."""
+    return {**{k: v for k, v in result.recipe.as_dict().items() if k not in RECIPE_FIELDS_FREE},
+            **result.images}
 
 
 def check_same_recipe(envs: list[EnvRun]) -> None:

@@ -254,3 +254,13 @@ def test_a_stray_or_damaged_description_is_named_never_a_crash(tmp_path):
     table = matrix.build_matrix([matrix.load_env_run(env)], None, lambda r: None)
     (line,) = table.drift["py313-tf221"]
     assert line.startswith("softmax: ") and "malformed trained_config.json" in line
+
+
+def test_envs_trained_on_different_images_are_refused_naming_both(tmp_path, capsys):
+    """A subset run (MNIST_MLP_LIMIT) beside a full one would show its accuracy as a delta."""
+    ref = write_env(tmp_path, "py313-tf221")
+    subset = write_env(tmp_path, "py310-tf215", data={"train_images": 512, "test_images": 128})
+    with pytest.raises(matrix.MatrixError, match="train_images 512 vs 60000"):
+        matrix.build_matrix([matrix.load_env_run(ref), matrix.load_env_run(subset)], None, lambda r: None)
+    code = cli.main(["matrix", str(ref), str(subset), "--out", str(tmp_path / "report")])
+    assert code == 2 and "train_images 512 vs 60000" in capsys.readouterr().err
