@@ -13,15 +13,13 @@ timed rounds agrees (the same rule as ``bench-compare``).
 from __future__ import annotations
 
 import dataclasses
-import re
 import statistics
 from pathlib import Path
 
 from mnist_mlp import benchjson, stats
 from mnist_mlp.recipe import SPEED_ONLY
-from mnist_mlp.results import KERAS_DRAWS, ResultError, RunResult, load_run
+from mnist_mlp.results import KERAS_DRAWS, ResultError, RunResult, folder_seed, load_run
 
-SEED_FOLDER = re.compile(r"seed-(\d+)")
 BENCHMARKS_FILE = "benchmarks.json"
 # Recipe fields that may differ between the envs of one matrix: the seed is what varies, and the
 # speed knobs (some backends do not have them) change no result.
@@ -88,8 +86,8 @@ def run_folders(folder: Path) -> list[Path]:
     """The run folders of ``folder``: its ``seed-S/`` folders in seed order, else itself."""
     if not Path(folder).is_dir():
         raise MatrixError(f"{folder}: no such run folder; pass the --out folder of a reproduce run")
-    seed_dirs = sorted((int(m.group(1)), p) for p in Path(folder).iterdir()
-                       if p.is_dir() and (m := SEED_FOLDER.fullmatch(p.name)))
+    seed_dirs = sorted((seed, p) for p in Path(folder).iterdir()
+                       if p.is_dir() and (seed := folder_seed(p)) is not None)
     return [path for _, path in seed_dirs] or [Path(folder)]
 
 
@@ -97,9 +95,20 @@ def _by_seed(runs: list[dict[str, RunResult]]) -> dict[int, dict[str, RunResult]
     return {next(iter(run.values())).seed: run for run in runs}
 
 
+def load_seed_run(path: Path) -> dict[str, RunResult]:
+    """One run folder's results; a ``seed-S`` folder must hold only seed S's."""
+    run = load_run(path)
+    wanted = folder_seed(path)
+    for model, result in run.items():
+        if wanted is not None and result.seed != wanted:
+            raise MatrixError(f"{path / model / 'result.json'}: holds seed {result.seed}'s result, not "
+                              f"seed {wanted}'s; put it back in its own seed folder, or retrain it")
+    return run
+
+
 def seed_runs(folder: Path) -> dict[int, dict[str, RunResult]]:
     """``seed -> run`` of a folder of ``seed-S/`` run folders, or of one run folder."""
-    return _by_seed([load_run(path) for path in run_folders(folder)])
+    return _by_seed([load_seed_run(path) for path in run_folders(folder)])
 
 
 def saved_configs(folders: list[Path], runs: list[dict[str, RunResult]]) -> dict[str, tuple]:
@@ -128,7 +137,7 @@ def load_env_run(folder: str | Path) -> EnvRun:
         raise MatrixError(f"{folder}: no such run folder; pass folders written by 'tox -m matrix'")
     bench = folder / BENCHMARKS_FILE
     folders = run_folders(folder)
-    runs = [load_run(path) for path in folders]
+    runs = [load_seed_run(path) for path in folders]
     return EnvRun(folder.name, _by_seed(runs), load_steps(bench) if bench.is_file() else {},
                   saved_configs(folders, runs))
 

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mnist_mlp.errors import MnistMlpError
+from mnist_mlp.results import seed_folder
 
 if TYPE_CHECKING:
     from mnist_mlp.results import RunResult
@@ -163,7 +164,7 @@ def schedule(models: Sequence[str], seeds: Sequence[int], out: Path,
     )
     total = len(pairs)
     return [
-        Task(model, seed, out / f"seed-{seed}" if per_seed_folders else out,
+        Task(model, seed, seed_folder(out, seed, per_seed_folders),
              f"[{i}/{total}{f' seed {seed}' if per_seed_folders else ''}] ")
         for i, (model, seed) in enumerate(pairs, start=1)
     ]

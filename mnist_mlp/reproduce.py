@@ -23,8 +23,8 @@ from datetime import datetime
 from pathlib import Path
 
 from mnist_mlp.errors import MnistMlpError
-from mnist_mlp.files import real_folder
 from mnist_mlp.pool import DatasetSource, Task, report_progress
+from mnist_mlp.results import seed_folder
 
 LIMIT_ENV = "MNIST_MLP_LIMIT"
 
@@ -64,11 +64,6 @@ def dataset_source(data: str | None) -> DatasetSource:
     """The job's data: ``data`` (as ``--data``), sliced by ``MNIST_MLP_LIMIT`` when set."""
     limit = data_limit()
     return DatasetSource(data, limit, limit and max(1, limit // 4))
-
-
-def seed_folder(out: Path, seed: int, per_seed_folders: bool) -> Path:
-    """Where seed ``seed`` trains: ``out/seed-S`` with per-seed folders, else ``out``."""
-    return real_folder(out / f"seed-{seed}") if per_seed_folders else out
 
 
 def locked(out: Path, seeds: Sequence[int] = (), per_seed_folders: bool = False):

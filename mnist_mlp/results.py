@@ -11,11 +11,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from mnist_mlp.errors import MALFORMED, MnistMlpError
+from mnist_mlp.files import real_folder
 from mnist_mlp.recipe import Recipe, RecipeError
 
 SCHEMA_VERSION = 1
@@ -244,3 +246,21 @@ def load_run(run_dir: str | Path) -> dict[str, RunResult]:
             f"run 'mnist-mlp reproduce --out {run_dir}' first"
         )
     return {name: read_result(run_dir / name / "result.json", name) for name in found}
+
+
+# The per-seed folder rule: ``reproduce --seeds`` trains seed S into OUT/seed-S/; every reader
+# finds seeds by it.
+SEED_FOLDER = re.compile(r"seed-(\d+)")
+
+
+def seed_folder(out: str | Path, seed: int, per_seed_folders: bool = True) -> Path:
+    """Where seed ``seed`` trains: ``out/seed-S`` (refused if it is a link) with per-seed folders,
+    else ``out``."""
+    return real_folder(Path(out) / f"seed-{seed}") if per_seed_folders else Path(out)
+
+
+def folder_seed(folder: str | Path) -> int | None:
+    """The seed a ``seed-S`` folder holds, None for any other folder."""
+    match = SEED_FOLDER.fullmatch(Path(folder).name)
+    return int(match[1]) if match else None
+

@@ -93,7 +93,8 @@ def test_runs_of_different_recipes_are_refused_naming_both(tmp_path):
     from mnist_mlp.recipe import Recipe
 
     ref = write_env(tmp_path, "py313-tf221")
-    other = write_env(tmp_path, "py310-tf215", recipe=Recipe(epochs=20, seed=0, learning_rate=0.01))
+    other = write_env(tmp_path, "py310-tf215", seeds={"py310-tf215": {0: ACCURACY["py310-tf215"][0]}},
+                      recipe=Recipe(epochs=20, seed=0, learning_rate=0.01))
     with pytest.raises(matrix.MatrixError, match="learning_rate 0.01 vs 0.001"):
         matrix.build_matrix([matrix.load_env_run(ref), matrix.load_env_run(other)], None, lambda r: None)
 
@@ -264,3 +265,14 @@ def test_envs_trained_on_different_images_are_refused_naming_both(tmp_path, caps
         matrix.build_matrix([matrix.load_env_run(ref), matrix.load_env_run(subset)], None, lambda r: None)
     code = cli.main(["matrix", str(ref), str(subset), "--out", str(tmp_path / "report")])
     assert code == 2 and "train_images 512 vs 60000" in capsys.readouterr().err
+
+
+def test_a_result_in_another_seeds_folder_is_refused(tmp_path):
+    env = write_env(tmp_path, "py313-tf221")
+    (env / "seed-0" / "arch1_relu" / "result.json").replace(tmp_path / "kept.json")
+    (env / "seed-1" / "arch1_relu" / "result.json").replace(env / "seed-0" / "arch1_relu" / "result.json")
+    (tmp_path / "kept.json").replace(env / "seed-1" / "arch1_relu" / "result.json")
+    swapped = "seed-0/arch1_relu/result.json: holds seed 1's result, not seed 0's"
+    with pytest.raises(matrix.MatrixError, match=swapped):
+        matrix.seed_runs(env)
+
