@@ -8,7 +8,7 @@ import functools
 from pathlib import Path
 
 TREE = Path(__file__).resolve().parent.parent
-MAX_FLOORS = 12  # the chain __main__ -> cli -> ... -> compat; docs/architecture.md, Stages
+MAX_FLOORS = 12  # the chain __main__ -> cli -> commands -> reproduce -> report -> ... -> compat
 
 
 def module_name(path: Path) -> str:
