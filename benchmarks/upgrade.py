@@ -150,7 +150,13 @@ def reproduce(args, side: str, python: str, models, seeds, out: Path) -> None:
                "--seeds", *map(str, seeds), "--out", out / side / "runs",
                *(["--epochs", str(args.epochs)] if args.epochs else []),
                *(["--jobs", str(args.jobs)] if args.jobs else [])]
-    run(command, f"{side}'s reproduce", side_env(args, side), ok=(0, 1))  # 1: its gate, not ours
+    done = run(command, f"{side}'s reproduce", side_env(args, side), ok=(0, 1))  # 1: its gate, not ours
+    missing = [f"{model} seed {seed}" for seed in seeds for model in models
+               if not (out / side / "runs" / f"seed-{seed}" / model / "result.json").is_file()]
+    if missing:  # exit 1 without results is a crash (Python's own exit 1), not a gate
+        tail = " | ".join((done.stdout + done.stderr).strip().splitlines()[-4:])
+        raise UpgradeError(f"{side}'s reproduce exited {done.returncode} without "
+                           f"{', '.join(missing)}: {tail}")
 
 
 def train_seeds(args, pythons: dict, out: Path) -> dict[str, dict[str, dict[int, float]]]:

@@ -55,7 +55,7 @@ def try_once(kind: str, index: int, out: Path, models: list[str]) -> dict:
                     "--candidate-env", f"MNIST_MLP_BENCH_INJECT={INJECT if kind == 'slowdown' else 0}"]
     started = time.perf_counter()
     proc = subprocess.run([str(c) for c in command], capture_output=True, text=True, check=False)
-    if proc.returncode not in (0, 1):
+    if proc.returncode not in (0, 1) or not (folder / "verdict.json").is_file():
         raise SystemExit(f"upgrade_error_rates: try {folder.name} failed (exit {proc.returncode}):\n"
                          + proc.stderr[-2000:])
     for side in sides:
@@ -114,12 +114,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("kind", choices=("slowdown", "same", "accuracy", "render"))
     parser.add_argument("--tries", type=int, default=10)
+    parser.add_argument("--start", type=int, default=0, help="the first try's index (to continue a series)")
     parser.add_argument("--out", type=Path, default=TREE / "runs" / "upgrade-error-rates")
     parser.add_argument("--models", nargs="+", help="the speed tries' models (default: all eight)")
     args = parser.parse_args(argv)
     tries = json.loads(KEPT.read_text()) if KEPT.exists() else []
     if args.kind != "render":
-        for index in range(args.tries):
+        for index in range(args.start, args.start + args.tries):
             outcome = try_once(args.kind, index, args.out.resolve(), args.models or list(model_names()))
             print(json.dumps(outcome), flush=True)
             tries = [t for t in tries if (t["kind"], t["try"]) != (args.kind, index)] + [outcome]
