@@ -40,6 +40,7 @@ from mnist_mlp.benchjson import load as load_bench_json
 from mnist_mlp.config_diff import SAVED, diff
 from mnist_mlp.files import write_json, write_text
 from mnist_mlp.models import names as model_names
+from mnist_mlp.results import seed_folder
 
 TREE = stacks.TREE
 KEPT = TREE / "benchmarks" / "results" / "upgrade"
@@ -152,7 +153,7 @@ def reproduce(args, side: str, python: str, models, seeds, out: Path) -> None:
                *(["--jobs", str(args.jobs)] if args.jobs else [])]
     done = run(command, f"{side}'s reproduce", side_env(args, side), ok=(0, 1))  # 1: its gate, not ours
     missing = [f"{model} seed {seed}" for seed in seeds for model in models
-               if not (out / side / "runs" / f"seed-{seed}" / model / "result.json").is_file()]
+               if not (seed_folder(out / side / "runs", seed) / model / "result.json").is_file()]
     if missing:  # exit 1 without results is a crash (Python's own exit 1), not a gate
         tail = " | ".join((done.stdout + done.stderr).strip().splitlines()[-4:])
         raise UpgradeError(f"{side}'s reproduce exited {done.returncode} without "
@@ -181,10 +182,9 @@ def train_seeds(args, pythons: dict, out: Path) -> dict[str, dict[str, dict[int,
 def build_changes(models, out: Path) -> dict[str, tuple[str, ...]]:
     """Per model, the fields of the first seed's configuration as trained and parameter counts
     that differ between the two sides."""
-    seed = f"seed-{upgrade.SEEDS[0]}"
     changes = {}
     for model in models:
-        sides = [out / side / "runs" / seed / model for side in ("base", "candidate")]
+        sides = [seed_folder(out / side / "runs", upgrade.SEEDS[0]) / model for side in ("base", "candidate")]
         config = [json.loads((folder / SAVED).read_text()) for folder in sides]
         params = [json.loads((folder / "result.json").read_text())["params"] for folder in sides]
         changes[model] = tuple(diff(config[0], config[1]) + diff(params[0], params[1], "params"))
