@@ -88,6 +88,8 @@ def candidate_lock(args, base_lock: Path, out: Path) -> Path:
     """The candidate's lock: given, or compiled from the base stack with the pins applied."""
     if args.candidate_lock:
         return args.candidate_lock
+    if not (args.pin or args.newest or args.candidate_python != args.base_python):
+        return base_lock  # nothing in the stack changes (a test-only plant): the same lock
     path = out / "candidate.lock.txt"
     shutil.copyfile(base_lock, path)  # uv keeps the existing pins it can
     stacks.compile_lock(stacks.requirements(args.base, tuple(args.pin)), args.candidate_python, path,
