@@ -229,7 +229,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="timed rounds (one call each) per model and process "
                              "(default %(default)s)")
     parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
-    parser.add_argument("--backend", default="jax")
+    parser.add_argument("--backend", default=os.environ.get("KERAS_BACKEND") or "jax",
+                        help="default: KERAS_BACKEND, else jax")
     parser.add_argument("--threshold", help="bench-compare's --threshold (default: its own)")
     parser.add_argument("--out", type=absolute_path, default=TREE / ".benchmarks" / "ab")
     parser.add_argument("--work", type=absolute_path, default=TREE / ".tox" / "ab-base")
