@@ -211,14 +211,14 @@ def judge_speed(args, pythons: dict, out: Path) -> tuple[upgrade.SpeedRow, ...]:
     base, candidate = (load_bench_json(speed / f"{side}.json") for side in ("base", "candidate"))
     rows = abcompare.compare(abcompare.samples(base, "base"), abcompare.samples(candidate, "candidate"),
                              upgrade.SPEED_THRESHOLD, upgrade.SPEED_ALPHA)
-    pairs = {entry["name"]: entry["extra_info"]["ab_rounds"] for entry in base["benchmarks"]}
+    pairs = {(info.get("kind"), info.get("model")): info["ab_rounds"]
+             for info in (entry["extra_info"] for entry in base["benchmarks"])}
     found = []
     for row in rows:
         b = abcompare.samples(base, "base")[(row.kind, row.model)].values
         c = abcompare.samples(candidate, "candidate")[(row.kind, row.model)].values
-        name = next(n for n in pairs if row.model in n)
         bounds, start = [], 0
-        for count in pairs[name]:
+        for count in pairs[row.kind, row.model]:
             bounds.append((start, start + count))
             start += count
         per_pair = tuple(round(float(abcompare.np.median(c[i:j] / b[i:j])), 4) for i, j in bounds)

@@ -103,3 +103,15 @@ def test_relative_out_and_work_folders_are_made_absolute(ab, tmp_path, monkeypat
     args = ab.parse_arguments(["--base-rev", "HEAD~1", "--out", "rel/out", "--work", "w"])
     assert args.out == tmp_path.resolve() / "rel" / "out"
     assert args.work == tmp_path.resolve() / "w"
+
+
+def test_each_worker_times_exactly_the_models_asked_for(ab, tmp_path, monkeypatch):
+    """Node ids, not a -k substring: asking for arch1_bn must not time arch1_bn_dropout too."""
+    started = []
+    monkeypatch.setattr(ab, "spawn", lambda side, command, *rest: started.append(command))
+    args = ab.parse_arguments(["--base-python", "p", "--models", "arch1_bn", "softmax", "--out", str(tmp_path)])
+    ab.start_worker("base", "python", {}, 0, args, tmp_path)
+    suite = str(ab.TREE / "benchmarks" / "test_training_speed.py")
+    selected = [word for word in started[0] if word.startswith(suite)]
+    assert selected == [f"{suite}::test_step[arch1_bn]", f"{suite}::test_step[softmax]"]
+    assert "-k" not in started[0]
