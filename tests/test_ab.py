@@ -109,7 +109,8 @@ def test_each_worker_times_exactly_the_models_asked_for(ab, tmp_path, monkeypatc
     """Node ids, not a -k substring: asking for arch1_bn must not time arch1_bn_dropout too."""
     started = []
     monkeypatch.setattr(ab, "spawn", lambda side, command, *rest: started.append(command))
-    args = ab.parse_arguments(["--base-python", "p", "--models", "arch1_bn", "softmax", "--out", str(tmp_path)])
+    args = ab.parse_arguments(["--base-python", "p", "--models", "arch1_bn", "softmax",
+                               "--out", str(tmp_path)])
     ab.start_worker("base", "python", {}, 0, args, tmp_path)
     suite = str(ab.TREE / "benchmarks" / "test_training_speed.py")
     selected = [word for word in started[0] if word.startswith(suite)]
