@@ -37,6 +37,9 @@ def plan(out: Path, base_sha: str | None) -> list[str]:
     judged = []
     for stack, (python, _) in stacks.STACKS.items():
         lock = stacks.lock_path(stack)
+        if not lock.is_file():  # a stack without a lock yet (or one a pull request deletes)
+            print(f"upgrade_plan: {stack} has no lock; not judged", file=sys.stderr)
+            continue
         base, candidate = out / "base" / f"{stack}.txt", out / "candidate" / f"{stack}.txt"
         if base_sha:
             before = at_commit(base_sha, lock)

@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,7 @@ from ab import absolute_path, env_pairs
 from mnist_mlp import abcompare, compare, upgrade
 from mnist_mlp.benchjson import load as load_bench_json
 from mnist_mlp.config_diff import SAVED, diff
+from mnist_mlp.errors import MnistMlpError
 from mnist_mlp.files import write_json, write_text
 from mnist_mlp.models import names as model_names
 from mnist_mlp.results import seed_folder
@@ -162,13 +164,28 @@ def reproduce(args, side: str, python: str, models, seeds, out: Path) -> None:
                            f"{', '.join(missing)}: {tail}")
 
 
+def claim_side_folder(args, side: str, python: str, lock: Path, out: Path) -> None:
+    """Stamp OUT/SIDE with what it trains (Python, lock, the side's switches); runs there that a
+    differently stamped side trained are removed first, never reused. Folders without a stamp (a
+    fan-out's merged artifacts) are kept."""
+    switches = candidate_only(args) if side == "candidate" else {}
+    stamp = json.dumps({"python": python, "lock": lock.read_text(), "env": switches}, sort_keys=True)
+    path = out / side / "stamp.json"
+    if path.is_file() and path.read_text() != stamp:
+        print(f"upgrade: {side}: {out / side / 'runs'} was trained by another {side}; removing it",
+              flush=True)
+        shutil.rmtree(out / side / "runs", ignore_errors=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(path, stamp)
+
+
 def train_seeds(args, pythons: dict, out: Path) -> dict[str, dict[str, dict[int, float]]]:
     """Reproduce rounds in both environments until every model has the seeds it wants."""
     wanted = {model: 1 for model in args.models}
     values: dict[str, dict[str, dict[int, float]]] = {"base": {}, "candidate": {}}
     while True:
-        todo = {m: n for m, n in wanted.items()
-                if len(values["candidate"].get(m, {})) < n}
+        todo = {m: n for m, n in wanted.items()  # seeds both sides have: those are what pair
+                if len(set(values["base"].get(m, {})) & set(values["candidate"].get(m, {}))) < n}
         if not todo:
             return values
         for count in sorted(set(todo.values())):
@@ -231,6 +248,13 @@ def versions(python: str) -> dict[str, str]:
     return json.loads(run([python, "-c", VERSIONS], f"{python}: reading versions").stdout)
 
 
+def kept_name(text: str) -> str:
+    """A kept verdict's name: letters, digits, dots, dashes and underscores, not starting with a dot."""
+    if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]*", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a plain name (letters, digits, . _ -)")
+    return text
+
+
 def unresolved(text: str) -> Path:
     """An absolute path that keeps its symbolic links: a virtualenv's python is one."""
     return Path(text).absolute()
@@ -273,7 +297,7 @@ def parse_arguments(argv):
                         help="resolve the candidate's unpinned requirements to the newest releases")
     parser.add_argument("--prereleases", action="store_true",
                         help="with --newest: pre-releases too")
-    parser.add_argument("--keep", metavar="NAME",
+    parser.add_argument("--keep", metavar="NAME", type=kept_name,
                         help="also keep the verdict: benchmarks/results/upgrade/NAME.json and its page "
                              "docs/results/upgrade-NAME.md")
     parser.add_argument("--from-verdict", type=absolute_path, metavar="VERDICT_JSON",
@@ -304,13 +328,13 @@ def main(argv=None) -> int:
     args = parse_arguments(argv)
     started = time.perf_counter()
     out = args.out
-    if args.from_verdict:
-        verdict = upgrade.Verdict.from_json(json.loads(args.from_verdict.read_text()))
-        print(upgrade.headline(verdict))
-        if args.keep:
-            print(f"upgrade: kept as {keep(verdict, args.keep)}")
-        return verdict.exit_status
     try:
+        if args.from_verdict:
+            verdict = upgrade.Verdict.from_json(json.loads(args.from_verdict.read_text()))
+            print(upgrade.headline(verdict))
+            if args.keep:
+                print(f"upgrade: kept as {keep(verdict, args.keep)}")
+            return verdict.exit_status
         out.mkdir(parents=True, exist_ok=True)
         base_lock = args.base_lock or stacks.lock_path(args.base)
         cand_lock = candidate_lock(args, base_lock, out)
@@ -326,6 +350,7 @@ def main(argv=None) -> int:
             if args.side in (None, side):
                 print(f"upgrade: {side}: Python {python}, {lock.name}", flush=True)
                 pythons[side] = str(given or build_env(python, lock, args.envs))
+                claim_side_folder(args, side, str(given or python), Path(lock), out)
         if args.side:
             reproduce(args, args.side, pythons[args.side], args.models, args.seeds, out)
             return 0
@@ -341,8 +366,12 @@ def main(argv=None) -> int:
             sides["base"], sides["candidate"], args.backend, changes, build, accuracy, speed,
             round(time.perf_counter() - started, 1),
             f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}")
-    except (UpgradeError, stacks.LockError, compare.CompareError, OSError) as error:
+    except (UpgradeError, stacks.LockError, MnistMlpError, OSError) as error:
         print(f"upgrade: {error}", file=sys.stderr)
+        return 2
+    except (ValueError, KeyError, TypeError) as error:  # a file the verdict reads is malformed
+        print(f"upgrade: a measured file is malformed ({type(error).__name__}: {error}); "
+              f"delete {out} and rerun", file=sys.stderr)
         return 2
     write_json(out / "verdict.json", verdict.to_json())
     write_text(out / "verdict.md", upgrade.markdown(verdict))

@@ -8,7 +8,8 @@ re-rendered by a test without training anything.
   initializers, optimizer, compile and fit arguments, Keras's global settings) and its parameter
   counts, diffed field by field. Any difference is named; a changed Keras default shows here.
 * **Accuracy:** paired over the same seeds (a seed is the same run on every stack), by
-  ``mnist_mlp.compare``: "identical" when every epoch's numbers are bit for bit equal, else a
+  ``mnist_mlp.compare``: "identical" when every seed's gated statistic (the mean test accuracy
+  of the last 10 epochs) is bit for bit equal, else a
   one-sided paired t-test at ``compare.ALPHA`` ("worse", "better" or "same"). Seeds are spent
   where needed (``seeds_wanted``): one seed settles a model that is bit-identical on it; any
   other model trains ``POWER_SEEDS``, then more while the drop it could detect at 90 % power is

@@ -159,3 +159,24 @@ def test_each_kept_verdict_page_is_what_its_json_renders(kept):
     page = TREE / "docs" / "results" / f"upgrade-{kept.stem}.md"
     assert page.read_text() == upgrade.markdown(verdict)
     assert f"(results/upgrade-{kept.stem}.md)" in (TREE / "docs" / "upgrade.md").read_text()
+
+
+@pytest.mark.parametrize("name", ["../../tmp/x", ".hidden", "a/b", ""])
+def test_a_kept_verdicts_name_cannot_leave_its_folders(name, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        command.parse_arguments(["--from-verdict", "v.json", "--keep", name])
+    assert exit_info.value.code == 2 and "is not a plain name" in capsys.readouterr().err
+
+
+def test_a_side_trained_by_another_candidate_is_not_reused(tmp_path):
+    """Runs of one candidate (here: a plant) are removed, never judged as another's."""
+    lock = tmp_path / "lock.txt"
+    lock.write_text("numpy==2.4.6\n")
+    first = command.parse_arguments(["--base", "py311", "--plant", "bn_momentum"])
+    command.claim_side_folder(first, "candidate", "3.11", lock, tmp_path)
+    (tmp_path / "candidate" / "runs" / "seed-11").mkdir(parents=True)
+    command.claim_side_folder(first, "candidate", "3.11", lock, tmp_path)  # the same candidate: kept
+    assert (tmp_path / "candidate" / "runs" / "seed-11").is_dir()
+    second = command.parse_arguments(["--base", "py311", "--plant", "adam_epsilon"])
+    command.claim_side_folder(second, "candidate", "3.11", lock, tmp_path)
+    assert not (tmp_path / "candidate" / "runs").exists()
