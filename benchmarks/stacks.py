@@ -3,6 +3,7 @@
     python benchmarks/stacks.py compile            # rewrite every lock in benchmarks/locks/ (needs uv)
     python benchmarks/stacks.py compile py311      # one lock; keeps its other pins where it can
     python benchmarks/stacks.py check [LOCK]       # this Python's installed versions against LOCK
+    python benchmarks/stacks.py freeze             # this Python's installed versions, as a lock
 
 A stack is a Python version and the requirements its envs ask for (``STACKS``); its lock is the
 ``uv pip compile`` of them for Linux x86_64, every transitive dependency pinned. tox passes the
@@ -22,6 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 from importlib import metadata
 from pathlib import Path
 
@@ -100,8 +102,10 @@ def mismatches(lock: dict[str, str], installed: dict[str, str]) -> list[str]:
 
 
 def installed_versions() -> dict[str, str]:
-    """``name -> version`` of every distribution this interpreter sees."""
-    return {normalise(d.metadata["Name"]): d.version for d in metadata.distributions()
+    """``name -> version`` of every distribution installed in this environment's site-packages
+    (not copies vendored inside a package, which some imports put on ``sys.path``)."""
+    paths = sorted({sysconfig.get_paths()[key] for key in ("purelib", "platlib")})
+    return {normalise(d.metadata["Name"]): d.version for d in metadata.distributions(path=paths)
             if d.metadata["Name"]}
 
 
@@ -148,7 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     compile_parser.add_argument("stacks", nargs="*", metavar="STACK", help=", ".join(STACKS))
     check_parser = sub.add_parser("check", help="this environment against its lock")
     check_parser.add_argument("lock", nargs="?", type=Path, default=None)
+    sub.add_parser("freeze", help="print this environment as a lock ('name==version' lines)")
     args = parser.parse_args(argv)
+    if args.command == "freeze":
+        print("".join(f"{name}=={v}\n" for name, v in sorted(installed_versions().items())), end="")
+        return 0
     try:
         if args.command == "compile":
             if unknown := set(args.stacks) - set(STACKS):

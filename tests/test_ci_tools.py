@@ -111,9 +111,14 @@ def test_installer_is_tox_s_uv_when_there_is_one_else_pip(monkeypatch, tmp_path)
     uv.write_text("#!/bin/sh\n")
     uv.chmod(0o755)
     monkeypatch.delenv("TOX_UV_PATH", raising=False)
+    monkeypatch.delenv("MNIST_MLP_LOCK", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     monkeypatch.setenv("TOX_WORK_DIR", str(tmp_path / "work"))
     assert install.install_command(["six"]) == [str(uv), "pip", "install", "--python", sys.executable, "six"]
+    monkeypatch.setenv("MNIST_MLP_LOCK", "/locks/py311.txt")  # tox names the env's lock: a constraint
+    assert install.install_command(["six"]) == [str(uv), "pip", "install", "--python", sys.executable,
+                                                "--constraint", "/locks/py311.txt", "six"]
+    monkeypatch.delenv("MNIST_MLP_LOCK")
     monkeypatch.setenv("TOX_WORK_DIR", str(tmp_path / "nowhere"))
     assert install.install_command(["six"]) == [sys.executable, "-m", "pip", "install", "six"]
 
