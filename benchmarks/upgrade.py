@@ -226,14 +226,15 @@ def judge_speed(args, pythons: dict, out: Path) -> tuple[upgrade.SpeedRow, ...]:
           f"{args.speed_rounds} rounds, interleaved", flush=True)
     run(command, "the speed A/B (benchmarks/ab.py)", {"KERAS_BACKEND": args.backend}, ok=(0, 1))
     base, candidate = (load_bench_json(speed / f"{side}.json") for side in ("base", "candidate"))
-    rows = abcompare.compare(abcompare.samples(base, "base"), abcompare.samples(candidate, "candidate"),
-                             upgrade.SPEED_THRESHOLD, upgrade.SPEED_ALPHA)
+    base_samples = abcompare.samples(base, "base")
+    candidate_samples = abcompare.samples(candidate, "candidate")
+    rows = abcompare.compare(base_samples, candidate_samples, upgrade.SPEED_THRESHOLD, upgrade.SPEED_ALPHA)
     pairs = {(info.get("kind"), info.get("model")): info["ab_rounds"]
              for info in (entry["extra_info"] for entry in base["benchmarks"])}
     found = []
     for row in rows:
-        b = abcompare.samples(base, "base")[(row.kind, row.model)].values
-        c = abcompare.samples(candidate, "candidate")[(row.kind, row.model)].values
+        b = base_samples[row.kind, row.model].values
+        c = candidate_samples[row.kind, row.model].values
         bounds, start = [], 0
         for count in pairs[row.kind, row.model]:
             bounds.append((start, start + count))
