@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import os
+from pathlib import Path
 
 
 def positive_int(text: str) -> int:
@@ -56,3 +59,43 @@ def model_name(text: str) -> str:
     if text not in REGISTRY:
         raise argparse.ArgumentTypeError(f"unknown model {text!r}; valid names: {', '.join(REGISTRY)}")
     return text
+
+
+NAME_MAX_FALLBACK = 255  # bytes in one path component on ext4, XFS, btrfs and tmpfs
+
+
+def _name_max(path: Path) -> int:
+    """The longest name the file system holding ``path`` (or its nearest existing parent) takes."""
+    for folder in (path, *path.parents):
+        with contextlib.suppress(OSError, ValueError):
+            if folder.exists():
+                return os.pathconf(folder, "PC_NAME_MAX")
+    return NAME_MAX_FALLBACK
+
+
+def path_value(text: str) -> Path:
+    """A path the file system can hold: UTF-8 (it is written into JSON and Markdown) and no
+    component longer than the file system's name limit."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(
+            f"the path {text.encode('utf-8', 'backslashreplace').decode()!r} is not UTF-8; "
+            "rename it or choose another") from None
+    path = Path(text)
+    limit = _name_max(path.absolute())
+    for part in path.parts:
+        if len(os.fsencode(part)) > limit:
+            raise argparse.ArgumentTypeError(
+                f"the name {part[:24]}... is {len(os.fsencode(part))} bytes, longer than the file "
+                f"system's {limit}; choose a shorter path")
+    return path
+
+
+def folder_value(text: str) -> Path:
+    """A path as ``path_value`` that is a folder or does not exist yet (an output folder)."""
+    path = path_value(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder; give a folder "
+                                         "(a new one is created)")
+    return path

@@ -20,8 +20,10 @@ from pathlib import Path
 
 from mnist_mlp.arguments import (
     MAX_SEED,
+    folder_value,
     jobs_count,
     model_name,
+    path_value,
     positive_float,
     positive_int,
     seed_value,
@@ -93,7 +95,8 @@ def _training_options(p: argparse.ArgumentParser, several_seeds: bool = False) -
     p.add_argument("--steps-per-execution", type=positive_int, default=NOTEBOOK.steps_per_execution,
                    help=f"training steps per compiled call (speed only; "
                         f"default {NOTEBOOK.steps_per_execution})")
-    p.add_argument("--out", type=Path, help="run folder (default runs/<timestamp>); reuse it to resume")
+    p.add_argument("--out", type=folder_value,
+                   help="run folder (default runs/<timestamp>); reuse it to resume")
     p.add_argument("--restart", action="store_true",
                    help="discard the checkpoints and results in --out of the models trained, start over")
 
@@ -128,25 +131,25 @@ def _add_gate_commands(sub) -> None:
 
     p = sub.add_parser("verify", help="gate a run folder's accuracies (or several seeds' mean) "
                                       "against golden/measured/gates.json")
-    p.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR",
+    p.add_argument("run_dirs", nargs="+", type=path_value, metavar="RUN_DIR",
                    help="one run folder, or several of different seeds (e.g. OUT/seed-*)")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("report", help="(re)build figures and report.html/.md from a run folder")
-    p.add_argument("run_dir", type=Path)
+    p.add_argument("run_dir", type=path_value)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("calibrate", help="write gates.json from several seeds' reproduce runs")
-    p.add_argument("run_dirs", nargs="+", type=Path)
+    p.add_argument("run_dirs", nargs="+", type=path_value)
     p.add_argument("--alpha", type=positive_float, default=accuracy.ALPHA,
                    help="false-alarm rate per gated model (default %(default)s)")
-    p.add_argument("--write", type=Path, default=Path("golden/measured/gates.json"))
+    p.add_argument("--write", type=path_value, default=Path("golden/measured/gates.json"))
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("compare", help="paired accuracy comparison of two builds over the same seeds")
     p.add_argument("base", help="the base build's run folder (seed-S/ folders), or 'golden': the "
                    "calibration seeds kept in golden/measured/gates.json for the candidate's stack")
-    p.add_argument("candidate", type=Path, help="the candidate build's run folder")
+    p.add_argument("candidate", type=path_value, help="the candidate build's run folder")
     p.add_argument("--alpha", type=positive_float, default=compare.ALPHA,
                    help="false-alarm rate per model (default %(default)s)")
     p.add_argument("--margin", type=float, default=compare.MARGIN,
@@ -155,8 +158,9 @@ def _add_gate_commands(sub) -> None:
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("matrix", help="merge run folders of several envs into one report")
-    p.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
-    p.add_argument("--out", type=Path, required=True, help="folder for matrix.html, matrix.md, figures/")
+    p.add_argument("run_dirs", nargs="+", type=path_value, metavar="RUN_DIR")
+    p.add_argument("--out", type=folder_value, required=True,
+                   help="folder for matrix.html, matrix.md, figures/")
     p.add_argument("--reference", help="the env the others are compared with (default: the first)")
     p.set_defaults(func=cmd_matrix)
 
@@ -168,20 +172,20 @@ def _add_bench_commands(sub) -> None:
 
     p = sub.add_parser("bench-check",
                        help="gate pytest-benchmark JSON against golden/measured/benchmarks.json")
-    p.add_argument("bench_json", type=Path, metavar="BENCH_JSON")
+    p.add_argument("bench_json", type=path_value, metavar="BENCH_JSON")
     p.set_defaults(func=cmd_bench_check)
 
     p = sub.add_parser("bench-calibrate", help="set one backend's MFU budgets from benchmark runs")
-    p.add_argument("bench_json", nargs="+", type=Path, metavar="BENCH_JSON")
+    p.add_argument("bench_json", nargs="+", type=path_value, metavar="BENCH_JSON")
     p.add_argument("--margin", type=positive_float, default=speed.MARGIN,
                    help="minimum MFU = worst run's MFU / margin (default %(default)s)")
     p.add_argument("--provisional", help="why these budgets are not final (kept in the file)")
-    p.add_argument("--write", type=Path, default=Path("golden/measured/benchmarks.json"))
+    p.add_argument("--write", type=path_value, default=Path("golden/measured/benchmarks.json"))
     p.set_defaults(func=cmd_bench_calibrate)
 
     p = sub.add_parser("bench-compare", help="A/B: is CANDIDATE significantly slower than BASE?")
-    p.add_argument("base", type=Path, metavar="BASE_JSON")
-    p.add_argument("candidate", type=Path, metavar="CANDIDATE_JSON")
+    p.add_argument("base", type=path_value, metavar="BASE_JSON")
+    p.add_argument("candidate", type=path_value, metavar="CANDIDATE_JSON")
     p.add_argument("--threshold", type=positive_float, default=abcompare.THRESHOLD,
                    help="smallest slowdown that fails, as a fraction (default %(default)s)")
     p.add_argument("--alpha", type=positive_float, default=abcompare.ALPHA,
@@ -192,6 +196,7 @@ def _add_bench_commands(sub) -> None:
 
 # Errors the user can fix by freeing space or fixing permissions; the rerun resumes.
 DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
+PATH_ERRNOS = {errno.ENAMETOOLONG, errno.ENOTDIR, errno.EISDIR, errno.ELOOP, errno.EEXIST}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -227,6 +232,10 @@ def _run(args) -> int:
         print(f"mnist-mlp: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
+        if exc.errno in PATH_ERRNOS:
+            print(f"mnist-mlp: error: cannot use {exc.filename}: {exc.strerror}; choose another path",
+                  file=sys.stderr)
+            return EXIT_USAGE
         if exc.errno not in DISK_ERRNOS:
             raise
         print(f"mnist-mlp: error: cannot write {exc.filename}: {exc.strerror}; free space or fix "

@@ -227,6 +227,8 @@ def cmd_compare(args) -> int:
     from mnist_mlp.matrix import seed_runs
 
     candidate_runs = seed_runs(args.candidate)
+    base_runs = {} if args.base == "golden" else seed_runs(Path(args.base))
+    compare.check_comparable({"the base": base_runs, "the candidate": candidate_runs})
     candidate = compare.run_values(args.candidate, candidate_runs)
     if args.base == "golden":
         first_run = next(iter(candidate_runs.values()))
@@ -237,7 +239,7 @@ def cmd_compare(args) -> int:
               f"trained on Keras {stack.get('keras')} "
               f"with {stack.get('backend')} {stack.get(stack.get('backend'), '')}".rstrip())
     else:
-        base = compare.run_values(Path(args.base))
+        base = compare.run_values(Path(args.base), base_runs)
     alpha, margin = args.alpha, args.margin
     rows = compare.paired_rows(base, candidate, alpha, margin)
     print(f"paired comparison: {accuracy.describe_statistic(accuracy.STATISTIC)}, candidate - base, "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
+from collections.abc import Iterable
 from pathlib import Path
 
 from mnist_mlp import benchjson, stats
@@ -165,22 +166,27 @@ def comparable_recipe(result: RunResult) -> dict:
             **result.images}
 
 
+def recipe_difference(named_results: Iterable[tuple[str, RunResult]]) -> str | None:
+    """The first result whose recipe (seeds aside) or images differ from the first one's, named
+    with both builds and the fields that differ; None when all are comparable."""
+    first_name, first = None, None
+    for name, result in named_results:
+        recipe = comparable_recipe(result)
+        if first is None:
+            first_name, first = name, recipe
+        elif recipe != first:
+            changed = sorted(k for k in first.keys() | recipe.keys() if first.get(k) != recipe.get(k))
+            return (f"{name} ({result.model}) trained a different recipe than {first_name}: "
+                    + ", ".join(f"{k} {recipe.get(k)!r} vs {first.get(k)!r}" for k in changed)
+                    + "; rerun both with the same options")
+    return None
+
+
 def check_same_recipe(envs: list[EnvRun]) -> None:
     """Every env trained the same recipe (seeds aside); else a MatrixError naming both."""
-    first_env, first = None, None
-    for env in envs:
-        for run in env.seeds.values():
-            for result in run.values():
-                recipe = comparable_recipe(result)
-                if first is None:
-                    first_env, first = env.name, recipe
-                elif recipe != first:
-                    changed = sorted(k for k in first.keys() | recipe.keys() if first.get(k) != recipe.get(k))
-                    raise MatrixError(
-                        f"{env.name} ({result.model}) trained a different recipe than {first_env}: "
-                        + ", ".join(f"{k} {recipe.get(k)!r} vs {first.get(k)!r}" for k in changed)
-                        + "; rerun both with the same options"
-                    )
+    named = ((env.name, result) for env in envs for run in env.seeds.values() for result in run.values())
+    if problem := recipe_difference(named):
+        raise MatrixError(problem)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -149,3 +149,29 @@ def test_compare_refuses_runs_the_project_did_not_draw_and_a_missing_folder(tmp_
     assert "not a seeded run drawn by the project" in capsys.readouterr().err
     assert cli.main(["compare", str(tmp_path / "absent"), str(tmp_path / "new")]) == 2
     assert "no such run folder" in capsys.readouterr().err
+
+
+def test_compare_refuses_builds_trained_on_other_images_or_recipes(tmp_path, capsys, make_result,
+                                                                   write_run):
+    """A subset run (MNIST_MLP_LIMIT) paired with a full one would read as a drop of points."""
+    seeds = {1: 0.981, 2: 0.982}
+    seeded_runs(make_result, write_run, tmp_path / "base", seeds)
+    for seed in seeds:
+        write_run(tmp_path / "subset" / f"seed-{seed}",
+                  [dataclasses.replace(make_result(name, seed=seed, test_accuracy=0.85), draws="numpy-v1",
+                                       data={"train_images": 512, "test_images": 128})
+                   for name in ("arch1_relu", "softmax")])
+    code = cli.main(["compare", str(tmp_path / "base"), str(tmp_path / "subset")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "train_images 512 vs 60000" in err and "test_images 128 vs 10000" in err
+    # one folder mixing both is refused too, whichever side it is
+    write_run(tmp_path / "base" / "seed-2",
+              [dataclasses.replace(make_result("softmax", seed=2), draws="numpy-v1",
+                                   data={"train_images": 512, "test_images": 128})])
+    code = cli.main(["compare", str(tmp_path / "subset"), str(tmp_path / "subset")])
+    assert code == 0  # the subset against itself is comparable (identical)
+    capsys.readouterr()
+    code = cli.main(["compare", str(tmp_path / "base"), str(tmp_path / "base")])
+    err = capsys.readouterr().err
+    assert code == 2 and "train_images 512 vs 60000" in err, err

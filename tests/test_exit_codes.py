@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import errno
+import os
 
 import pytest
 from cli_run import run_cli
@@ -69,3 +70,56 @@ def test_a_diverging_learning_rate_is_one_line_and_exit_2_with_nothing_written(t
     assert "smaller --learning-rate" in err
     assert not (run / "arch1_relu" / "result.json").exists()
     assert not (run / "arch1_relu" / "checkpoint.npz").exists()
+
+
+# --- paths the file system cannot hold: one line at parse time, exit 2 ---------------------------
+LONG_NAME = "x" * 300  # over every common file system's 255-byte name limit
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "arch1_relu", "--out", f"runs/{LONG_NAME}"],
+    ["reproduce", "--out", LONG_NAME],
+    ["verify", LONG_NAME],
+    ["matrix", "--out", LONG_NAME, "a"],
+], ids=["train-out", "reproduce-out", "verify-run", "matrix-out"])
+def test_a_path_with_a_name_over_the_limit_is_one_line_exit_2(capsys, tmp_path, monkeypatch, argv):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(capsys, *argv)
+    assert code == cli.EXIT_USAGE and out == "", err
+    assert len(err.strip().splitlines()) == 1 and "longer than" in err and "255" in err, err
+    assert list(tmp_path.iterdir()) == []  # nothing created
+
+
+def test_a_path_that_is_not_utf8_is_one_line_exit_2(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    not_utf8 = os.fsdecode(b"run-\xff")  # how Python hands such an argv word over (surrogateescape)
+    for argv in (["train", "arch1_relu", "--out", not_utf8], ["report", not_utf8],
+                 ["matrix", "--out", "m", not_utf8]):
+        code, out, err = run_cli(capsys, *argv)
+        assert code == cli.EXIT_USAGE and out == "", err
+        assert len(err.strip().splitlines()) == 1 and "not UTF-8" in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_out_that_is_an_existing_file_is_one_line_exit_2(capsys, tmp_path):
+    existing = tmp_path / "matrix.html"
+    existing.write_text("mine")
+    for argv in (["matrix", "--out", str(existing), str(tmp_path)],
+                 ["train", "arch1_relu", "--out", str(existing)],
+                 ["reproduce", "--out", str(existing)]):
+        code, out, err = run_cli(capsys, *argv)
+        assert code == cli.EXIT_USAGE and out == "", err
+        assert len(err.strip().splitlines()) == 1 and "is a file" in err, err
+    assert existing.read_text() == "mine"
+
+
+def test_a_path_error_met_while_working_is_one_line_exit_2(capsys, monkeypatch):
+    """What the parse-time check cannot see (a name made long by the program, a component that
+    became a file meanwhile) is still the path's fault, not a bug."""
+    def too_long(args):
+        raise OSError(errno.ENAMETOOLONG, "File name too long", "runs/" + LONG_NAME)
+
+    monkeypatch.setattr(cli, "cmd_models", too_long)
+    code, _, err = run_cli(capsys, "models")
+    assert code == cli.EXIT_USAGE and len(err.strip().splitlines()) == 1, err
+    assert "File name too long" in err and INTERNAL_LINE not in err
