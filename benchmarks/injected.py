@@ -15,7 +15,7 @@ import os
 from instruments import roofline
 
 from mnist_mlp.compat import keras
-from mnist_mlp.preprocess import INPUT_DIM
+from mnist_mlp.models import INPUT_DIM
 
 ENV = "MNIST_MLP_BENCH_INJECT"
 

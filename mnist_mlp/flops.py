@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
-from mnist_mlp.preprocess import INPUT_DIM, NUM_CLASSES
+from mnist_mlp.models import INPUT_DIM, NUM_CLASSES
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,9 @@ import dataclasses
 import numpy as np
 
 from mnist_mlp.errors import MnistMlpError
-from mnist_mlp.preprocess import INPUT_DIM, NUM_CLASSES
+
+INPUT_DIM = 28 * 28  # every model reads a flattened 28 x 28 image
+NUM_CLASSES = 10  # and ends in Dense(10, softmax)
 
 STDDEV_NOTE = (
     "The notebook's comment derives sigma = sqrt(2/(n_i + n_i+1)) = 0.055 for the second hidden "

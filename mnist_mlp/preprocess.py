@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-NUM_CLASSES = 10
-INPUT_DIM = 28 * 28
+from mnist_mlp.models import NUM_CLASSES
 
 
 def flatten(images: np.ndarray) -> np.ndarray:

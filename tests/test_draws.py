@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mnist_mlp import draws, golden, models
-from mnist_mlp.preprocess import INPUT_DIM, NUM_CLASSES
+from mnist_mlp.models import INPUT_DIM, NUM_CLASSES
 
 GOLDEN = golden.load("draws")
 

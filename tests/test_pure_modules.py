@@ -10,7 +10,8 @@ import pytest
 from fake_runs import make_result
 
 from mnist_mlp import results
-from mnist_mlp.preprocess import INPUT_DIM, NUM_CLASSES, flatten, one_hot, preprocess, scale
+from mnist_mlp.models import INPUT_DIM, NUM_CLASSES
+from mnist_mlp.preprocess import flatten, one_hot, preprocess, scale
 from mnist_mlp.recipe import NOTEBOOK, Recipe, RecipeError
 
 

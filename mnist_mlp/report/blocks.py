@@ -55,3 +55,14 @@ class Figure:
 
 
 Block = Heading | Paragraph | Quote | Verdict | BulletList | Table | Figure
+
+
+@dataclasses.dataclass(frozen=True)
+class Drawn:
+    """The figures ``draw_all`` saved: run-wide ones, each model's loss figure, and each model's
+    weights figure or the sentence saying why it has none."""
+
+    test_accuracy: Path
+    val_accuracy: Path
+    loss: dict[str, Path]
+    weights: dict[str, Path | str]

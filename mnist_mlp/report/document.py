@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mnist_mlp.efficiency import result_flops
 from mnist_mlp.gates import FAIL, PASS
@@ -15,6 +14,7 @@ from mnist_mlp.models import NOTEBOOK_MODELS, get_spec, names
 from mnist_mlp.report.blocks import (
     Block,
     BulletList,
+    Drawn,
     Figure,
     Heading,
     Paragraph,
@@ -31,9 +31,6 @@ from mnist_mlp.report.observations import (
     percent,
 )
 from mnist_mlp.results import RunResult
-
-if TYPE_CHECKING:  # plots imports matplotlib; the document only reads the paths it saved
-    from mnist_mlp.report.plots import Drawn
 
 Results = Mapping[str, RunResult]
 

@@ -9,7 +9,6 @@ figures neither leaks memory nor needs closing.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from mnist_mlp.files import atomic_path, real_folder
+from mnist_mlp.report.blocks import Drawn
 from mnist_mlp.report.observations import CONVERGENCE_EPOCH, CONVERGENCE_LEVELS, notebook_results
 from mnist_mlp.results import RunResult
 
@@ -197,17 +197,6 @@ def plot_val_accuracy(results: dict[str, RunResult], target: str | os.PathLike) 
     ax.grid(True, alpha=0.4)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return save(fig, target)
-
-
-@dataclasses.dataclass(frozen=True)
-class Drawn:
-    """The figures ``draw_all`` saved: run-wide ones, each model's loss figure, and each model's
-    weights figure or the sentence saying why it has none."""
-
-    test_accuracy: Path
-    val_accuracy: Path
-    loss: dict[str, Path]
-    weights: dict[str, Path | str]
 
 
 def read_model(run_dir: Path, name: str):
