@@ -120,3 +120,19 @@ def test_relative_links_in_readme_and_docs_resolve():
     for page in pages:
         for target in re.findall(r"\]\(([^)#:\s]+)(?:#[^)]*)?\)", page.read_text("utf-8")):
             assert (page.parent / target).exists(), f"{page.relative_to(TREE)} -> {target}"
+
+
+def test_every_row_of_the_robustness_contract_names_a_test_that_exists():
+    """docs/robustness.md's contract table: each row's exit code is one of the CLI's, and the
+    tests it names (the ones that plant that input) exist."""
+    page = (TREE / "docs" / "robustness.md").read_text()
+    section = page.split("## The contract", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert len(rows) >= 18
+    defined = set(re.findall(r"^def (test_\w+)", "\n".join(
+        path.read_text() for path in (TREE / "tests").glob("test_*.py")), re.M))
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells[1] in {"0", "1", "2", "3", "130"} or cells[1].startswith("("), row
+        named = re.findall(r"`(test_\w+)`", cells[-1])
+        assert named and set(named) <= defined, (row, set(named) - defined)
