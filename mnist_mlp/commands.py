@@ -162,7 +162,14 @@ def _build_report(run_dir: Path) -> None:
 
 
 def cmd_report(args) -> int:
-    _build_report(args.run_dir)
+    """Locked like a run (a run still writing the folder is refused, and what killed writes left
+    is swept); a folder that does not exist is named by build_report, not created."""
+    import contextlib
+
+    from mnist_mlp import reproduce
+
+    with reproduce.locked(args.run_dir) if args.run_dir.is_dir() else contextlib.nullcontext():
+        _build_report(args.run_dir)
     return 0
 
 

@@ -2,7 +2,8 @@
 
 Every write goes to a temporary file beside the target, is flushed to the disk (fsync), then
 renamed over the target. JSON is strict: NaN and infinities are refused (``ValueError``).
-A write killed before its rename leaves its temporary file; ``sweep_temporaries`` removes them.
+A write killed before its rename leaves its temporary file; ``sweep_temporaries`` removes them
+(``sweep_folders`` in several folders of a run, never through a symbolic link).
 """
 
 from __future__ import annotations
@@ -61,14 +62,36 @@ def atomic_path(target: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
 
 
 def sweep_temporaries(folder: str | os.PathLike) -> list[Path]:
-    """Remove the temporary files that killed ``atomic_path`` writes left in ``folder`` (files
-    only, named as ``TEMPORARY``); return them. Call it only while holding the folder (its run
-    lock): a live writer's temporary file looks the same."""
+    """Remove the temporary files that killed ``atomic_path`` writes left in ``folder`` (named as
+    ``TEMPORARY``; a link so named is removed itself, never what it points to, and a folder is
+    kept); return them. Call it only while holding the folder (its run lock): a live writer's
+    temporary file looks the same. ``folder`` is taken as named: ``sweep_folders`` enters no link."""
+    try:
+        with os.scandir(folder) as entries:
+            found = sorted((e for e in entries if TEMPORARY.fullmatch(e.name)), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
     swept = []
-    for path in sorted(Path(folder).glob(".*.tmp*")):
-        if TEMPORARY.fullmatch(path.name) and not path.is_dir():
-            path.unlink(missing_ok=True)
-            swept.append(path)
+    for entry in found:
+        if not entry.is_dir(follow_symlinks=False):
+            Path(entry.path).unlink(missing_ok=True)
+            swept.append(Path(entry.path))
+    return swept
+
+
+def sweep_folders(root: str | os.PathLike, *subfolders: str) -> list[Path]:
+    """``sweep_temporaries`` of ``root`` and of each of its ``subfolders`` ("figures",
+    "seed-3/arch1_relu"), skipping one that is (or lies under) a symbolic link: a sweep never
+    leaves the folder it was given. Return what was removed."""
+    root = Path(root)
+    swept = sweep_temporaries(root)
+    for sub in subfolders:
+        folder, inside = root, True
+        for part in Path(sub).parts:
+            folder = folder / part
+            inside = inside and not folder.is_symlink()
+        if inside:
+            swept += sweep_temporaries(folder)
     return swept
 
 

@@ -6,7 +6,12 @@ below what the machine does. ``per_core`` measures every core at once, one singl
 probe process pinned to each, as the worker pool trains: cores that share a physical core's
 units measure what they give together.
 
-    python -m mnist_mlp.peak CORE BACKEND     # one probe: pins itself, prints its JSON line
+No probe outlives the process that started it: each asks Linux to SIGKILL it when its parent
+dies (``children.die_with_parent``, as the pool's workers do), and one whose parent went before
+saying GO ends without measuring. Call ``per_core`` from a thread that lives as long as the
+probes (the main thread): Linux sends the signal when the thread that started a probe ends.
+
+    python -m mnist_mlp.peak CORE BACKEND [N REPEATS [PARENT]]   # one probe: pins itself, prints JSON
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 
+from mnist_mlp.children import die_with_parent
 from mnist_mlp.errors import MnistMlpError
 
 PEAK_N, PEAK_REPEATS = 2048, 6
@@ -102,7 +108,10 @@ def best_peak(peaks: dict[str, float]) -> tuple[float, str]:
 
 
 def probe_command(core: int, backend: str) -> list[str]:
-    return [sys.executable, "-m", "mnist_mlp.peak", str(core), backend]
+    """One core's probe, timing ``PEAK_REPEATS`` GEMMs of ``PEAK_N`` (read when it is started),
+    that dies with this process."""
+    return [sys.executable, "-m", "mnist_mlp.peak", str(core), backend, str(PEAK_N), str(PEAK_REPEATS),
+            str(os.getpid())]
 
 
 def probe_env() -> dict[str, str]:
@@ -165,7 +174,7 @@ def per_core(cores: Sequence[int], backend: str) -> dict[int, float]:
             handle.close()
 
 
-def _probe(core: int, backend: str) -> dict:
+def _probe(core: int, backend: str, n: int = PEAK_N, repeats: int = PEAK_REPEATS) -> dict:
     """Pin to ``core`` before numpy or the backend loads, warm up, wait for GO, then measure."""
     pinned = None
     if hasattr(os, "sched_setaffinity"):
@@ -173,13 +182,22 @@ def _probe(core: int, backend: str) -> dict:
         pinned = sorted(os.sched_getaffinity(0))
     if backend != "numpy":
         os.environ.setdefault("KERAS_BACKEND", backend)
-    runs = {library: _warmed_gemm(library, PEAK_N) for library in _libraries(backend)}
+    runs = {library: _warmed_gemm(library, n) for library in _libraries(backend)}
     print(READY, flush=True)
-    sys.stdin.readline()
-    rates = {library: _best_rate(run, PEAK_N, PEAK_REPEATS) for library, run in runs.items()}
+    if sys.stdin.readline().strip() != GO:  # our parent went (its end of the pipe closed)
+        raise SystemExit("the process that started this probe ended before it said go")
+    rates = {library: _best_rate(run, n, repeats) for library, run in runs.items()}
     rate, source = best_peak(rates)
     return {"cores": pinned, "flops_per_s": rate, "source": source}
 
 
+def _main(argv: Sequence[str]) -> None:
+    """CORE BACKEND [N REPEATS [PARENT]]: die with PARENT (default: whoever started us) before
+    anything else, then probe and print the JSON line."""
+    core, backend, *numbers = argv
+    die_with_parent(int(numbers[2]) if len(numbers) > 2 else os.getppid())
+    print(json.dumps(_probe(int(core), backend, *map(int, numbers[:2]))), flush=True)
+
+
 if __name__ == "__main__":
-    print(json.dumps(_probe(int(sys.argv[1]), sys.argv[2])), flush=True)
+    _main(sys.argv[1:])

@@ -28,7 +28,6 @@ The rules:
 from __future__ import annotations
 
 import concurrent.futures
-import ctypes
 import dataclasses
 import functools
 import multiprocessing
@@ -40,6 +39,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mnist_mlp.children import die_with_parent
 from mnist_mlp.errors import MnistMlpError
 from mnist_mlp.results import seed_folder
 
@@ -178,25 +178,11 @@ _preloaded: tuple[str, ...] = ()
 _events = None
 
 
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
-def _die_with_parent(parent: int) -> None:
-    """SIGKILL this process when ``parent`` dies, even by SIGKILL (Linux); if it has died
-    already (before the request took effect), die now."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    if os.getppid() != parent:
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 def _start_worker(core_groups, events, parent: int, locks=()) -> None:
     """Pool initializer: die with the parent, take a core group, pin to it, then ignore Ctrl-C
     (the parent stops us). ``locks``: the parent's run-folder locks, held until we exit."""
     global _preloaded, _events
-    _die_with_parent(parent)
+    die_with_parent(parent)
     _preloaded = tuple(m for m in BACKEND_MODULES if m in sys.modules)
     cores = core_groups.get()
     if hasattr(os, "sched_setaffinity"):

@@ -14,6 +14,7 @@ comes from one ``pool.DatasetSource`` either way (``MNIST_MLP_LIMIT`` slices it 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
@@ -23,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 from mnist_mlp.errors import MnistMlpError
+from mnist_mlp.files import sweep_folders
 from mnist_mlp.pool import DatasetSource, Task, report_progress
 from mnist_mlp.results import seed_folder
 
@@ -66,13 +68,26 @@ def dataset_source(data: str | None) -> DatasetSource:
     return DatasetSource(data, limit, limit and max(1, limit // 4))
 
 
+def run_subfolders() -> tuple[str, ...]:
+    """The folders a run writes inside its run folder (or seed folder): figures/ and each model's."""
+    from mnist_mlp.models import names
+
+    return ("figures", *names())
+
+
+@contextlib.contextmanager
 def locked(out: Path, seeds: Sequence[int] = (), per_seed_folders: bool = False):
     """Lock ``out`` (and each per-seed folder, so a run holding one of those is not bypassed);
-    hold it until every worker has exited."""
+    hold it until every worker has exited. Once held, what writes killed in an earlier run left
+    is swept from every folder this run writes into (``out``, each seed folder, their figures/ and
+    model folders; never through a symbolic link)."""
     from mnist_mlp.lock import run_locks
 
     seed_dirs = [seed_folder(out, s, True) for s in seeds] if per_seed_folders else []
-    return run_locks(out, *seed_dirs)
+    with run_locks(out, *seed_dirs) as held:
+        for folder in (out, *seed_dirs):
+            sweep_folders(folder, *run_subfolders())
+        yield held
 
 
 def _announce(out: Path) -> None:

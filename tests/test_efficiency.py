@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import select
+import signal
+import subprocess
 import sys
+import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from fake_runs import make_result
@@ -105,6 +110,82 @@ def test_a_probe_that_never_says_ready_is_named_and_nothing_is_left_running(monk
     expected = r"the GEMM probe on core 0 failed \(exit none, still running: stuck\)"
     with pytest.raises(peak.PeakProbeError, match=expected):
         peak.per_core([0], "numpy")
+
+
+# A parent running the real probes (per_core), each timing GEMMs that would outlast the test, that
+# prints "<probe pid> ready" as each probe says READY.
+PROBING_PARENT = """
+import sys
+from mnist_mlp import peak
+
+peak.PEAK_N, peak.PEAK_REPEATS = 64, 10**9
+real_line_within = peak._line_within
+
+def announced(probe, deadline):
+    line = real_line_within(probe, deadline)
+    print(probe.pid, line, flush=True)
+    return line
+
+peak._line_within = announced
+peak.per_core([int(core) for core in sys.argv[1:]], "numpy")
+"""
+
+
+def _probe_running(pid: int) -> bool:
+    """``pid`` is a live (not zombie) GEMM probe, read from /proc."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X") and b"mnist_mlp.peak" in command
+
+
+def _ready_probes(parent: subprocess.Popen, count: int, timeout: float) -> list[int]:
+    """The pids of the first ``count`` probes the parent saw say READY (its stdout read unbuffered,
+    so select sees every line)."""
+    text, deadline = b"", time.monotonic() + timeout
+    while text.count(f" {peak.READY}\n".encode()) < count and time.monotonic() < deadline:
+        if select.select([parent.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            chunk = os.read(parent.stdout.fileno(), 4096)
+            assert chunk, f"the probing parent ended before its probes said ready: {text!r}"
+            text += chunk
+    lines = [line.split() for line in text.decode().splitlines()]
+    return [int(pid) for pid, *said in lines if said == [peak.READY]]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_probes_die_with_a_parent_killed_by_sigkill():
+    cores = usable_cores()[:2]
+    parent = subprocess.Popen([sys.executable, "-c", PROBING_PARENT, *map(str, cores)],
+                              stdout=subprocess.PIPE)
+    probes = []
+    try:
+        probes = _ready_probes(parent, len(cores), timeout=60)
+        assert len(probes) == len(cores)
+        time.sleep(0.5)  # GO sent: the probes are timing their GEMMs
+        assert all(map(_probe_running, probes))
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 3
+        while any(map(_probe_running, probes)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [pid for pid in probes if _probe_running(pid)] == []
+    finally:
+        parent.kill()
+        parent.wait()
+        parent.stdout.close()
+        for pid in filter(_probe_running, probes):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_probe_whose_parent_went_before_go_ends_without_measuring():
+    """Where no parent-death signal exists, the probe still ends: its stdin closes without GO."""
+    probe = subprocess.run([sys.executable, "-m", "mnist_mlp.peak", str(usable_cores()[0]), "numpy",
+                            "64", str(10**9), str(os.getpid())],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30, check=False)
+    assert (probe.returncode, probe.stdout) == (1, f"{peak.READY}\n")
+    assert probe.stderr == "the process that started this probe ended before it said go\n"
 
 
 def test_a_stale_efficiency_json_goes_when_the_new_job_states_none(tmp_path):
