@@ -111,7 +111,7 @@ def _print_efficiency(runs: dict, started: datetime, seconds: float, cores: list
 
 
 def cmd_reproduce(args) -> int:
-    from mnist_mlp import reproduce
+    from mnist_mlp import report, reproduce
     from mnist_mlp.models import names
     from mnist_mlp.pool import default_jobs, usable_cores
 
@@ -128,16 +128,15 @@ def cmd_reproduce(args) -> int:
             print("training in this process on every core: faster than worker processes for a job "
                   "this small (--jobs N forces N)", flush=True)
         runs = reproduce.train(models, seeds, recipe, out, reproduce.dataset_source(args.data),
-                               jobs, per_seed, args.restart, build_report=_build_report)
+                               jobs, per_seed, args.restart,
+                               reproduce.Reports(report.build_report, report.draw_task_figures))
         _print_efficiency(runs, started_at, time.perf_counter() - started, cores, out)
     code = 0
     for seed, (run_dir, results) in runs.items():
         if per_seed:
             print(f"seed {seed}: {run_dir}")
         if jobs > 1:  # built on the pool's workers
-            from mnist_mlp.report import html_path
-
-            print(f"report: {html_path(run_dir)}")
+            print(f"report: {report.html_path(run_dir)}")
         code = max(code, _verify_and_print(results))
     return code
 

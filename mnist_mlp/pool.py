@@ -88,7 +88,7 @@ class DatasetSource:
 
     def load(self):
         from mnist_mlp.data import load_mnist
-        from mnist_mlp.train import Dataset
+        from mnist_mlp.preprocess import Dataset
 
         (x_train, y_train), (x_test, y_test) = load_mnist(self.data)
         train, test = slice(self.train_images), slice(self.test_images)
@@ -201,12 +201,10 @@ def _dataset(source: DatasetSource):
     return source.load()
 
 
-def _train(task: Task, recipe, source: DatasetSource, callbacks: tuple, restart: bool,
-           after_each: Callable[[Task, RunResult], object] | None) -> RunResult:
+def _train(train: Callable[..., RunResult], task: Task, recipe, source: DatasetSource, callbacks: tuple,
+           restart: bool, after_each: Callable[[Task, RunResult], object] | None) -> RunResult:
     _events.put((os.getpid(), task))  # synchronous: the parent learns it even if we die next
-    from mnist_mlp.train import train_and_evaluate
-
-    result = train_and_evaluate(task.model, _dataset(source), dataclasses.replace(recipe, seed=task.seed),
+    result = train(task.model, _dataset(source), dataclasses.replace(recipe, seed=task.seed),
                                 task.run_dir, label=task.label, callbacks=list(callbacks),
                                 restart=restart)
     if after_each is not None:
@@ -302,6 +300,8 @@ def run(
     restart: bool = False,
     then: Sequence[Callable[[], object]] = (),
     after_each: Callable[[Task, RunResult], object] | None = None,
+    *,
+    train: Callable[..., RunResult],
 ) -> dict[Task, RunResult]:
     """Train ``tasks`` on ``min(jobs, len(tasks))`` workers over ``cores`` (default: all usable);
     return each task's result. ``callbacks`` are extra Keras callbacks for every task;
@@ -309,7 +309,8 @@ def run(
     discards each task's earlier checkpoint and result (``--restart``). ``then`` are picklable
     calls run on the workers once every task has finished (the reports: a worker has Keras loaded
     already, the parent has not); an exception in one is raised here. ``after_each(task, result)``
-    (picklable) runs on the task's worker right after it (the task's report figures)."""
+    (picklable) runs on the task's worker right after it (the task's report figures). ``train``
+    is ``train.train_and_evaluate`` (passed in, so the pool knows processes, not training)."""
     cores = usable_cores() if cores is None else sorted(cores)
     if not tasks:
         return {}
@@ -320,8 +321,8 @@ def run(
     started: dict[int, Task] = {}
     done: dict[Task, dict] = {}
     try:
-        futures = {executor.submit(_train, task, recipe, source, tuple(callbacks), restart, after_each): task
-                   for task in tasks}
+        futures = {executor.submit(_train, train, task, recipe, source, tuple(callbacks), restart,
+                                   after_each): task for task in tasks}
         pending = set(futures)
         while pending:
             finished, pending = concurrent.futures.wait(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from mnist_mlp.models import NUM_CLASSES
@@ -26,3 +28,18 @@ def one_hot(labels: np.ndarray) -> np.ndarray:
 
 def preprocess(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return scale(flatten(images)), one_hot(labels)
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """Preprocessed arrays: x float32 (N, 784) in [0, 1], y float32 one-hot (N, 10)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    @classmethod
+    def from_mnist(cls, mnist_arrays) -> Dataset:
+        (x_train, y_train), (x_test, y_test) = mnist_arrays
+        return cls(*preprocess(x_train, y_train), *preprocess(x_test, y_test))

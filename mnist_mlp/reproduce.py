@@ -112,23 +112,36 @@ def train_here(models: Sequence[str], recipe, out: Path, source: DatasetSource,
     return results
 
 
+@dataclasses.dataclass(frozen=True)
+class Reports:
+    """How the command reports what was trained (reproduce only trains): ``build(run_dir,
+    reuse_model_figures=...)`` writes a run folder's report and returns its page;
+    ``draw_model_figures(task, result)`` draws one model's figures as it ends, on its worker.
+    Both module-level functions: the pool's workers receive them pickled."""
+
+    build: Callable[..., Path]
+    draw_model_figures: Callable[[Task, object], object]
+
+
 def train_on_pool(models: Sequence[str], seeds: Sequence[int], recipe, out: Path,
                   source: DatasetSource, jobs: int, per_seed_folders: bool,
-                  restart: bool = False) -> dict:
+                  restart: bool = False, reports: Reports | None = None) -> dict:
     """Every (model, seed) on ``jobs`` pinned worker processes, each model's report figures drawn
     by its worker as it ends, then each seed's report on the same workers: ``{seed: {model: result}}``."""
-    from mnist_mlp import pool, report
+    from mnist_mlp import pool
+    from mnist_mlp.train import train_and_evaluate
 
     tasks = pool.schedule(models, seeds, out, per_seed_folders=per_seed_folders)
     workers = pool.split_cores(pool.usable_cores(), min(jobs, len(tasks)))
     _announce(out)
     print(f"{len(tasks)} tasks, longest first, on {len(workers)} worker processes pinned to cores "
           f"{' '.join(','.join(map(str, group)) for group in workers)}", flush=True)
-    reports = [functools.partial(report.build_report, seed_folder(out, s, per_seed_folders),
-                                 reuse_model_figures=True) for s in seeds]
+    then = [functools.partial(reports.build, seed_folder(out, s, per_seed_folders),
+                              reuse_model_figures=True) for s in seeds] if reports else []
     done = pool.run(tasks, recipe, source, jobs, resume_hint=f"rerun with --out {out} to resume",
-                    on_result=report_progress(), restart=restart, then=reports,
-                    after_each=report.draw_task_figures)
+                    on_result=report_progress(), restart=restart, then=then,
+                    after_each=reports.draw_model_figures if reports else None,
+                    train=train_and_evaluate)
     env = next(iter(done.values())).environment
     print(f"Keras {env['keras']}, backend {env['backend']} ({env['backend_chosen_by']})", flush=True)
     by_task = {(task.model, task.seed): result for task, result in done.items()}
@@ -137,17 +150,18 @@ def train_on_pool(models: Sequence[str], seeds: Sequence[int], recipe, out: Path
 
 def train(models: Sequence[str], seeds: Sequence[int], recipe, out: Path, source: DatasetSource,
           jobs: int, per_seed_folders: bool, restart: bool = False,
-          build_report: Callable[[Path], None] | None = None) -> dict[int, tuple[Path, dict]]:
+          reports: Reports | None = None) -> dict[int, tuple[Path, dict]]:
     """Train every model for every seed (the caller holds the folders' locks):
-    ``{seed: (run folder, {model: result})}``, each seed's report built."""
+    ``{seed: (run folder, {model: result})}``, each seed's report built when ``reports`` says how."""
     folders = {s: seed_folder(out, s, per_seed_folders) for s in seeds}
     if jobs == 1:
         runs = {}
         for seed in seeds:
             folder = prepare_run_dir(folders[seed])
             runs[seed] = train_here(models, dataclasses.replace(recipe, seed=seed), folder, source, restart)
-            if build_report is not None:
-                build_report(folder)
+            if reports is not None:
+                print(f"report: {reports.build(folder)}")
     else:
-        runs = train_on_pool(models, seeds, recipe, out, source, jobs, per_seed_folders, restart)
+        runs = train_on_pool(models, seeds, recipe, out, source, jobs, per_seed_folders, restart,
+                             reports)
     return {seed: (folders[seed], results) for seed, results in runs.items()}

@@ -10,7 +10,6 @@ as if never stopped; finished ones are reused.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import math
 import statistics
@@ -18,31 +17,14 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
-
 from mnist_mlp import checkpoint, compile_cache, draws, models, results, trained_config
 from mnist_mlp.compat import compile_options, keras, seed_everything, versions
 from mnist_mlp.errors import MnistMlpError
 from mnist_mlp.files import atomic_path, real_folder, sweep_temporaries, write_json, write_text
 from mnist_mlp.interrupt import StopOnInterrupt, sigint_stops_training
-from mnist_mlp.preprocess import preprocess
+from mnist_mlp.preprocess import Dataset
 from mnist_mlp.recipe import NOTEBOOK, Recipe
 from mnist_mlp.results import HISTORY_KEYS
-
-
-@dataclasses.dataclass(frozen=True)
-class Dataset:
-    """Preprocessed arrays: x float32 (N, 784) in [0, 1], y float32 one-hot (N, 10)."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-
-    @classmethod
-    def from_mnist(cls, mnist_arrays) -> Dataset:
-        (x_train, y_train), (x_test, y_test) = mnist_arrays
-        return cls(*preprocess(x_train, y_train), *preprocess(x_test, y_test))
 
 
 class EpochRecorder(keras.callbacks.Callback):

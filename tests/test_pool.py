@@ -176,9 +176,9 @@ def test_parallel_results_are_bit_identical_to_training_alone(tmp_path, mnist, m
     recipe = Recipe(epochs=2, seed=0)
     names = ["arch1_bn_dropout", "arch1_relu", "softmax"]
     together = pool.run(pool.schedule(names, [0], tmp_path / "together"), recipe, SLICE, jobs=2,
-                        cores=CORES[:2])
+                        cores=CORES[:2], train=train_and_evaluate)
     alone = pool.run(pool.schedule(names, [0], tmp_path / "alone"), recipe, SLICE, jobs=1,
-                     cores=CORES[:1])
+                     cores=CORES[:1], train=train_and_evaluate)
     together = {t.model: r for t, r in together.items()}
     alone = {t.model: r for t, r in alone.items()}
     assert sorted(together) == sorted(alone) == sorted(names)
@@ -228,7 +228,7 @@ def test_a_dead_worker_names_its_model_and_leaves_it_resumable(tmp_path, mnist, 
     tasks = pool.schedule(["softmax", "arch1_relu"], [0], tmp_path)
     with pytest.raises(pool.WorkerLostError) as lost:
         pool.run(tasks, recipe, SLICE, jobs=2, cores=CORES[:2], callbacks=[die],
-                 resume_hint=f"rerun with --out {tmp_path} to resume")
+                 resume_hint=f"rerun with --out {tmp_path} to resume", train=train_and_evaluate)
     message = str(lost.value)
     assert "\n" not in message and "arch1_relu (seed 0)" in message
     assert ("killed by SIGKILL" if how == "sigkill" else "exit code 3") in message

@@ -15,6 +15,7 @@ from mnist_mlp import golden, models, pool
 from mnist_mlp.compat import backend_name
 from mnist_mlp.gates.accuracy import MEAN_ROW, describe_statistic, gated_value, rows, section
 from mnist_mlp.recipe import NOTEBOOK
+from mnist_mlp.train import train_and_evaluate
 
 pytestmark = pytest.mark.accuracy
 GATES = section(backend_name())
@@ -33,7 +34,8 @@ def gate_run(mnist, tmp_path_factory):
     tasks = pool.schedule(models.names(), [NOTEBOOK.seed], run_dir)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MNIST_MLP_CACHE", str(mnist.cache_path.parent))
-        done = pool.run(tasks, NOTEBOOK, pool.DatasetSource(), jobs=len(pool.usable_cores()))
+        done = pool.run(tasks, NOTEBOOK, pool.DatasetSource(), jobs=len(pool.usable_cores()),
+                        train=train_and_evaluate)
     return {task.model: result for task, result in done.items()}
 
 
