@@ -44,7 +44,7 @@ from instruments import roofline
 import mnist_mlp
 from mnist_mlp import data
 from mnist_mlp.compat import backend_name, versions
-from mnist_mlp.recipe import NOTEBOOK
+from mnist_mlp.recipe import DEFAULT_RECIPE
 from mnist_mlp.train import Dataset
 
 POOLS = {**cpu_set.size_pools(backend_name(), len(CPUS)), "blas": len(CPUS)}
@@ -84,4 +84,4 @@ def dataset() -> Dataset:
 @pytest.fixture(scope="session")
 def batch(dataset) -> tuple:
     """The fixed batch every step benchmark trains on: the first 128 real training samples."""
-    return dataset.x_train[: NOTEBOOK.batch_size], dataset.y_train[: NOTEBOOK.batch_size]
+    return dataset.x_train[: DEFAULT_RECIPE.batch_size], dataset.y_train[: DEFAULT_RECIPE.batch_size]

@@ -98,13 +98,13 @@ def plant_in_process(spec: str) -> None:
 def worker(args) -> int:
     """Train this worker's seeds (one model after the other) with the defect planted."""
     from mnist_mlp import data
-    from mnist_mlp.recipe import NOTEBOOK
+    from mnist_mlp.recipe import DEFAULT_RECIPE
     from mnist_mlp.train import Dataset, train_and_evaluate
 
     dataset = plant(args.defect, Dataset.from_mnist(data.load_mnist()))
     for seed in args.seeds:
         for model in args.models:
-            train_and_evaluate(model, dataset, dataclasses.replace(NOTEBOOK, seed=seed),
+            train_and_evaluate(model, dataset, dataclasses.replace(DEFAULT_RECIPE, seed=seed),
                                args.out / args.defect / f"seed-{seed}", label=f"[{args.defect} {seed}] ")
     return 0
 

@@ -40,13 +40,13 @@ from instruments.train_step import compiled_train_step
 
 from mnist_mlp import draws, models
 from mnist_mlp.compat import KERAS_3
-from mnist_mlp.recipe import NOTEBOOK
+from mnist_mlp.recipe import DEFAULT_RECIPE
 from mnist_mlp.train import compile_model
 
 ROUNDS = int(os.environ.get("MNIST_MLP_BENCH_ROUNDS") or 50)
 # The notebook's recipe at 8 steps a call, whatever the training default: the speed budgets and
 # the A/B's detection rates were measured so, and a round stays one short call.
-TIMED = dataclasses.replace(NOTEBOOK, steps_per_execution=8)
+TIMED = dataclasses.replace(DEFAULT_RECIPE, steps_per_execution=8)
 TURNS = turns.THIS_PROCESS
 ITERATIONS, WARMUP_ROUNDS = 5, 2
 EPOCH_MODEL, EPOCH_ROUNDS = "arch1_relu", 5
@@ -113,7 +113,7 @@ def model(name):
     ``MNIST_MLP_BENCH_INJECT`` is set."""
     built = models.build_model(name, seed=0)
     if injected.fraction():
-        built = injected.with_slowdown(built, models.get_spec(name), NOTEBOOK.batch_size,
+        built = injected.with_slowdown(built, models.get_spec(name), DEFAULT_RECIPE.batch_size,
                                        injected.fraction())
     return compile_model(built, TIMED)
 
@@ -121,7 +121,7 @@ def model(name):
 @pytest.fixture(scope="module")
 def floor(name, machine) -> roofline.Floor:
     spec = models.get_spec(name)
-    return roofline.Floor(roofline.step_flops(roofline.widths(spec), NOTEBOOK.batch_size),
+    return roofline.Floor(roofline.step_flops(roofline.widths(spec), DEFAULT_RECIPE.batch_size),
                           machine["peak_flops"], roofline.adam_bytes(spec), machine["bandwidth"])
 
 
@@ -180,7 +180,7 @@ def test_notebook_way(benchmark, name, model, batch, environment, medians):
     x, y = batch
     if not KERAS_3:
         model = compile_model(models.build_model(name, seed=0),
-                              dataclasses.replace(NOTEBOOK, steps_per_execution=1))
+                              dataclasses.replace(DEFAULT_RECIPE, steps_per_execution=1))
     notebook = measure(
         benchmark, lambda: model.train_on_batch(x, y), "notebook_way", name, environment, medians
     )
@@ -196,11 +196,11 @@ def test_epoch(benchmark, name, model, dataset, environment, medians, floor, mac
 
     def one_epoch():
         # as training runs it (train.fit_epochs): that epoch's drawn order, Keras shuffles nothing
-        order = draws.epoch_order(NOTEBOOK.seed, next(epochs), len(dataset.x_train))
-        model.fit(dataset.x_train[order], dataset.y_train[order], batch_size=NOTEBOOK.batch_size,
+        order = draws.epoch_order(DEFAULT_RECIPE.seed, next(epochs), len(dataset.x_train))
+        model.fit(dataset.x_train[order], dataset.y_train[order], batch_size=DEFAULT_RECIPE.batch_size,
                   epochs=1, shuffle=False, verbose=0)
 
-    steps = math.ceil(len(dataset.x_train) / NOTEBOOK.batch_size)
+    steps = math.ceil(len(dataset.x_train) / DEFAULT_RECIPE.batch_size)
     benchmark.extra_info.update(steps=steps, **floor_info(floor, machine))
     seconds = measure(benchmark, one_epoch, "epoch", name, environment, medians,
                       rounds=EPOCH_ROUNDS, iterations=1, warmup_rounds=1)

@@ -43,16 +43,6 @@ def seed_value(text: str) -> int:
     return value
 
 
-def jobs_count(text: str) -> int:
-    from mnist_mlp.pool import usable_cores
-
-    value, cores = positive_int(text), len(usable_cores())
-    if value > cores:
-        raise argparse.ArgumentTypeError(f"{value} is more than the {cores} usable cores; "
-                                         f"use at most --jobs {cores}")
-    return value
-
-
 def model_name(text: str) -> str:
     from mnist_mlp.models import REGISTRY
 

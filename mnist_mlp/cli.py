@@ -21,7 +21,6 @@ from pathlib import Path
 from mnist_mlp.arguments import (
     MAX_SEED,
     folder_value,
-    jobs_count,
     model_name,
     path_value,
     positive_float,
@@ -79,22 +78,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _training_options(p: argparse.ArgumentParser, several_seeds: bool = False) -> None:
-    """The recipe's options (defaults: the notebook's, ``recipe.NOTEBOOK``), --out and --restart."""
-    from mnist_mlp.recipe import NOTEBOOK
+    """The recipe's options (defaults: ``recipe.DEFAULT_RECIPE``), --out and --restart."""
+    from mnist_mlp.recipe import DEFAULT_RECIPE
 
-    p.add_argument("--epochs", type=positive_int, default=NOTEBOOK.epochs)
-    p.add_argument("--batch-size", type=positive_int, default=NOTEBOOK.batch_size)
-    p.add_argument("--learning-rate", type=positive_float, default=NOTEBOOK.learning_rate)
+    p.add_argument("--epochs", type=positive_int, default=DEFAULT_RECIPE.epochs)
+    p.add_argument("--batch-size", type=positive_int, default=DEFAULT_RECIPE.batch_size)
+    p.add_argument("--learning-rate", type=positive_float, default=DEFAULT_RECIPE.learning_rate)
     seed = p.add_mutually_exclusive_group() if several_seeds else p
-    seed.add_argument("--seed", type=seed_value, default=NOTEBOOK.seed,
-                      help=f"0 to {MAX_SEED} (default {NOTEBOOK.seed})")
+    seed.add_argument("--seed", type=seed_value, default=DEFAULT_RECIPE.seed,
+                      help=f"0 to {MAX_SEED} (default {DEFAULT_RECIPE.seed})")
     if several_seeds:
         seed.add_argument("--seeds", type=seed_value, nargs="+", metavar="S",
                           help="train every model once per seed, into OUT/seed-S/ (one run "
                                "folder per seed, as calibrate takes them)")
-    p.add_argument("--steps-per-execution", type=positive_int, default=NOTEBOOK.steps_per_execution,
+    p.add_argument("--steps-per-execution", type=positive_int, default=DEFAULT_RECIPE.steps_per_execution,
                    help=f"training steps per compiled call (speed only; "
-                        f"default {NOTEBOOK.steps_per_execution})")
+                        f"default {DEFAULT_RECIPE.steps_per_execution})")
     p.add_argument("--out", type=folder_value,
                    help="run folder (default runs/<timestamp>); reuse it to resume")
     p.add_argument("--restart", action="store_true",
@@ -116,7 +115,7 @@ def _add_model_commands(sub) -> None:
 
     p = sub.add_parser("reproduce", help="the main job: train all models, report, gate")
     p.add_argument("--models", nargs="+", type=model_name, metavar="NAME", help="default: all eight")
-    p.add_argument("--jobs", type=jobs_count, metavar="N",
+    p.add_argument("--jobs", type=positive_int, metavar="N",
                    help="worker processes, each pinned to its own cores (default: one per usable "
                         "core where that is predicted faster than this process, else 1); 1 trains "
                         "in this process, one model after the other")

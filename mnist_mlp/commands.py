@@ -94,11 +94,13 @@ def _verify_and_print(*runs: dict) -> int:
 
 def cmd_train(args) -> int:
     from mnist_mlp import reproduce
+    from mnist_mlp.plan import make_plan
 
-    out = reproduce.prepare_run_dir(args.out or reproduce.default_run_dir())
+    plan = make_plan([args.name], [args.seed], _recipe(args), args.out, args.data, jobs=1,
+                     restart=args.restart)
+    out = reproduce.prepare_run_dir(plan.out)
     with reproduce.locked(out):
-        results = reproduce.train_here([args.name], _recipe(args), out,
-                                       reproduce.dataset_source(args.data), args.restart)
+        results = reproduce.train_here(plan.models, plan.recipe, out, plan.source, plan.restart)
     return _verify_and_print(results)
 
 
@@ -111,31 +113,26 @@ def _print_efficiency(runs: dict, started: datetime, seconds: float, cores: list
 
 
 def cmd_reproduce(args) -> int:
+    """Parse (argparse) -> plan (read once) -> train and report -> print the gate."""
     from mnist_mlp import report, reproduce
     from mnist_mlp.models import names
-    from mnist_mlp.pool import default_jobs, usable_cores
+    from mnist_mlp.plan import make_plan
 
     started, started_at = time.perf_counter(), datetime.now(timezone.utc)
-    models = args.models or list(names())
-    seeds = list(dict.fromkeys(args.seeds)) if args.seeds else [args.seed]
-    recipe = _recipe(args)
-    cores = usable_cores()
-    jobs = args.jobs or default_jobs(models, len(seeds), recipe.epochs, len(cores))
-    per_seed = bool(args.seeds)
-    out = reproduce.prepare_run_dir(args.out or reproduce.default_run_dir())
-    with reproduce.locked(out, seeds, per_seed):  # held until the reports are written
-        if not args.jobs and jobs == 1 and len(cores) > 1:
+    plan = make_plan(args.models or names(), args.seeds or [args.seed], _recipe(args), args.out,
+                     args.data, args.jobs, per_seed_folders=bool(args.seeds), restart=args.restart)
+    out = reproduce.prepare_run_dir(plan.out)
+    with reproduce.locked(out, plan.seeds, plan.per_seed_folders):  # held until the reports are written
+        if not plan.jobs_given and plan.jobs == 1 and len(plan.cores) > 1:
             print("training in this process on every core: faster than worker processes for a job "
                   "this small (--jobs N forces N)", flush=True)
-        runs = reproduce.train(models, seeds, recipe, out, reproduce.dataset_source(args.data),
-                               jobs, per_seed, args.restart,
-                               reproduce.Reports(report.build_report, report.draw_task_figures))
-        _print_efficiency(runs, started_at, time.perf_counter() - started, cores, out)
+        runs = reproduce.train(plan, reproduce.Reports(report.build_report, report.draw_task_figures))
+        _print_efficiency(runs, started_at, time.perf_counter() - started, list(plan.cores), out)
     code = 0
     for seed, (run_dir, results) in runs.items():
-        if per_seed:
+        if plan.per_seed_folders:
             print(f"seed {seed}: {run_dir}")
-        if jobs > 1:  # built on the pool's workers
+        if plan.jobs > 1:  # built on the pool's workers
             print(f"report: {report.html_path(run_dir)}")
         code = max(code, _verify_and_print(results))
     return code

@@ -6,8 +6,8 @@ An env's run folder holds ``seed-<S>/<model>/result.json`` for each seed it trai
 (``pytest benchmarks --benchmark-json``). Accuracies are each stack's gated statistic. Accuracy
 deltas are paired over the seeds both envs trained when the project drew both (a seed is then
 the same run: equal values on every seed read "identical"), else Welch's t-test over seeds; speed
-deltas are the ratio of median step times, significant when a Mann-Whitney U test over the
-timed rounds agrees (the same rule as ``bench-compare``).
+deltas are ``abcompare.compare_one`` over the timed rounds, the rule of ``bench-compare`` for two
+unpaired runs (Hodges-Lehmann ratio, one-sided Mann-Whitney U, SLOWER only at the threshold).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import statistics
 from collections.abc import Iterable
 from pathlib import Path
 
-from mnist_mlp import benchjson, stats
+import numpy as np
+
+from mnist_mlp import abcompare, benchjson, stats
 from mnist_mlp.recipe import SPEED_ONLY
 from mnist_mlp.results import KERAS_DRAWS, ResultError, RunResult, folder_seed, load_run
 
@@ -189,22 +191,11 @@ def check_same_recipe(envs: list[EnvRun]) -> None:
         raise MatrixError(problem)
 
 
-@dataclasses.dataclass(frozen=True)
-class SpeedDifference:
-    ratio: float  # candidate median / reference median
-    p_value: float | None
-    significant: bool
-
-
-def speed_difference(reference: StepTimes, candidate: StepTimes, alpha: float = 0.05) -> SpeedDifference:
-    """Median ratio; significant when Mann-Whitney U over the rounds rejects equality."""
-    ratio = candidate.median_ms / reference.median_ms
-    if len(reference.rounds_ms) < 3 or len(candidate.rounds_ms) < 3:
-        return SpeedDifference(ratio, None, False)
-    from scipy.stats import mannwhitneyu
-
-    p_value = float(mannwhitneyu(candidate.rounds_ms, reference.rounds_ms, alternative="two-sided").pvalue)
-    return SpeedDifference(ratio, p_value, p_value < alpha)
+def speed_difference(reference: StepTimes, candidate: StepTimes) -> abcompare.Comparison:
+    """The candidate env's step against the reference's by the A/B's rule for unpaired runs
+    (envs run one after the other: their rounds are not paired)."""
+    return abcompare.compare_one(("step", ""), np.asarray(reference.rounds_ms) / 1e3,
+                                 np.asarray(candidate.rounds_ms) / 1e3)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,7 +206,7 @@ class Cell:
     gate: float | None
     step: StepTimes | None
     accuracy_delta: stats.Difference | None = None
-    speed_delta: SpeedDifference | None = None
+    speed_delta: abcompare.Comparison | None = None
 
     @property
     def mean(self) -> float:

@@ -1,15 +1,14 @@
-"""The main job's orchestration: train models for one or several seeds into locked run folders,
-in this process or on the worker pool, and return every result.
+"""The main job's orchestration: train a run plan's models for its seeds into locked run
+folders, in this process or on the worker pool, and return every result.
 
-    out = prepare_run_dir(out)                    # a writable folder, before anything trains
-    with locked(out, seeds, per_seed_folders):    # one lock rule whatever the number of jobs
-        runs = train(models, seeds, recipe, out, source, jobs, ...)
+    plan = make_plan(models, seeds, recipe, out, data, jobs)   # mnist_mlp.plan: read once
+    out = prepare_run_dir(plan.out)                   # a writable folder, before anything trains
+    with locked(out, plan.seeds, plan.per_seed_folders):      # one lock rule whatever the jobs
+        runs = train(plan, reports)
 
-``runs`` maps each seed to ``(its run folder, {model: RunResult})``. With ``per_seed_folders``
-(``reproduce --seeds``) seed S trains into ``out/seed-S/``, else into ``out``. ``jobs == 1``
-trains one model after the other in this process (and builds the report here); more jobs train
-on the worker pool (``mnist_mlp.pool``), whose workers also build each seed's report. The data
-comes from one ``pool.DatasetSource`` either way (``MNIST_MLP_LIMIT`` slices it for tests).
+``runs`` maps each seed to ``(its run folder, {model: RunResult})``. ``plan.jobs == 1`` trains
+one model after the other in this process (and builds the report here); more jobs train on the
+worker pool (``mnist_mlp.pool``), whose workers also build each seed's report.
 """
 
 from __future__ import annotations
@@ -17,18 +16,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import os
 import tempfile
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 
 from mnist_mlp.errors import MnistMlpError
 from mnist_mlp.files import sweep_folders
+from mnist_mlp.plan import RunPlan
 from mnist_mlp.pool import DatasetSource, Task, report_progress
 from mnist_mlp.results import seed_folder
-
-LIMIT_ENV = "MNIST_MLP_LIMIT"
 
 
 class RunDirError(MnistMlpError, ValueError):
@@ -46,26 +42,6 @@ def prepare_run_dir(path: Path) -> Path:
     except OSError as exc:
         raise RunDirError(f"--out {path} is not writable ({exc.strerror}); choose another --out") from None
     return path
-
-
-def default_run_dir() -> Path:
-    return Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
-
-
-def data_limit() -> int | None:
-    """Test-only: ``MNIST_MLP_LIMIT=N`` trains on the first N training and N/4 test images."""
-    text = os.environ.get(LIMIT_ENV)
-    if not text:
-        return None
-    if not text.isdigit() or int(text) < 1:
-        raise RunDirError(f"{LIMIT_ENV}: expected a whole number >= 1, got {text!r}")
-    return int(text)
-
-
-def dataset_source(data: str | None) -> DatasetSource:
-    """The job's data: ``data`` (as ``--data``), sliced by ``MNIST_MLP_LIMIT`` when set."""
-    limit = data_limit()
-    return DatasetSource(data, limit, limit and max(1, limit // 4))
 
 
 def run_subfolders() -> tuple[str, ...]:
@@ -123,45 +99,40 @@ class Reports:
     draw_model_figures: Callable[[Task, object], object]
 
 
-def train_on_pool(models: Sequence[str], seeds: Sequence[int], recipe, out: Path,
-                  source: DatasetSource, jobs: int, per_seed_folders: bool,
-                  restart: bool = False, reports: Reports | None = None) -> dict:
-    """Every (model, seed) on ``jobs`` pinned worker processes, each model's report figures drawn
-    by its worker as it ends, then each seed's report on the same workers: ``{seed: {model: result}}``."""
+def train_on_pool(plan: RunPlan, reports: Reports | None = None) -> dict:
+    """Every (model, seed) on ``plan.jobs`` worker processes pinned to the plan's cores, each
+    model's report figures drawn by its worker as it ends, then each seed's report on the same
+    workers: ``{seed: {model: result}}``."""
     from mnist_mlp import pool
     from mnist_mlp.train import train_and_evaluate
 
-    tasks = pool.schedule(models, seeds, out, per_seed_folders=per_seed_folders)
-    workers = pool.split_cores(pool.usable_cores(), min(jobs, len(tasks)))
-    _announce(out)
+    tasks = pool.schedule(plan.models, plan.seeds, plan.out, per_seed_folders=plan.per_seed_folders)
+    workers = pool.split_cores(plan.cores, min(plan.jobs, len(tasks)))
+    _announce(plan.out)
     print(f"{len(tasks)} tasks, longest first, on {len(workers)} worker processes pinned to cores "
           f"{' '.join(','.join(map(str, group)) for group in workers)}", flush=True)
-    then = [functools.partial(reports.build, seed_folder(out, s, per_seed_folders),
-                              reuse_model_figures=True) for s in seeds] if reports else []
-    done = pool.run(tasks, recipe, source, jobs, resume_hint=f"rerun with --out {out} to resume",
-                    on_result=report_progress(), restart=restart, then=then,
-                    after_each=reports.draw_model_figures if reports else None,
-                    train=train_and_evaluate)
+    then = [functools.partial(reports.build, plan.folder(s), reuse_model_figures=True)
+            for s in plan.seeds] if reports else []
+    done = pool.run(tasks, plan.recipe, plan.source, plan.jobs, cores=plan.cores,
+                    resume_hint=f"rerun with --out {plan.out} to resume", on_result=report_progress(),
+                    restart=plan.restart, then=then,
+                    after_each=reports.draw_model_figures if reports else None, train=train_and_evaluate)
     env = next(iter(done.values())).environment
     print(f"Keras {env['keras']}, backend {env['backend']} ({env['backend_chosen_by']})", flush=True)
     by_task = {(task.model, task.seed): result for task, result in done.items()}
-    return {seed: {m: by_task[m, seed] for m in models} for seed in seeds}
+    return {seed: {m: by_task[m, seed] for m in plan.models} for seed in plan.seeds}
 
 
-def train(models: Sequence[str], seeds: Sequence[int], recipe, out: Path, source: DatasetSource,
-          jobs: int, per_seed_folders: bool, restart: bool = False,
-          reports: Reports | None = None) -> dict[int, tuple[Path, dict]]:
-    """Train every model for every seed (the caller holds the folders' locks):
+def train(plan: RunPlan, reports: Reports | None = None) -> dict[int, tuple[Path, dict]]:
+    """Train every model of the plan for every seed (the caller holds the folders' locks):
     ``{seed: (run folder, {model: result})}``, each seed's report built when ``reports`` says how."""
-    folders = {s: seed_folder(out, s, per_seed_folders) for s in seeds}
-    if jobs == 1:
+    if plan.jobs == 1:
         runs = {}
-        for seed in seeds:
-            folder = prepare_run_dir(folders[seed])
-            runs[seed] = train_here(models, dataclasses.replace(recipe, seed=seed), folder, source, restart)
+        for seed in plan.seeds:
+            folder = prepare_run_dir(plan.folder(seed))
+            runs[seed] = train_here(plan.models, plan.recipe_for(seed), folder, plan.source, plan.restart)
             if reports is not None:
                 print(f"report: {reports.build(folder)}")
     else:
-        runs = train_on_pool(models, seeds, recipe, out, source, jobs, per_seed_folders, restart,
-                             reports)
-    return {seed: (folders[seed], results) for seed, results in runs.items()}
+        runs = train_on_pool(plan, reports)
+    return {seed: (plan.folder(seed), results) for seed, results in runs.items()}

@@ -23,7 +23,7 @@ from mnist_mlp.errors import MnistMlpError
 from mnist_mlp.files import atomic_path, real_folder, sweep_temporaries, write_json, write_text
 from mnist_mlp.interrupt import StopOnInterrupt, sigint_stops_training
 from mnist_mlp.preprocess import Dataset
-from mnist_mlp.recipe import NOTEBOOK, Recipe
+from mnist_mlp.recipe import DEFAULT_RECIPE, Recipe
 from mnist_mlp.results import HISTORY_KEYS
 
 
@@ -92,7 +92,7 @@ def _print_epoch(prefix: str):
 def train_and_evaluate(
     name: str,
     dataset: Dataset,
-    recipe: Recipe = NOTEBOOK,
+    recipe: Recipe = DEFAULT_RECIPE,
     run_dir: str | Path = "runs/latest",
     label: str = "",
     callbacks: list | None = None,

@@ -341,9 +341,9 @@ def golden_drift(name: str, description: dict, keras_version: str, fit: dict | N
 
 def notebook_fit(recipe=None, train_images: int = MNIST_TRAIN_IMAGES) -> dict:
     """The fit group of a run of ``recipe`` (default: the notebook's) on ``train_images`` images."""
-    from mnist_mlp.recipe import NOTEBOOK
+    from mnist_mlp.recipe import DEFAULT_RECIPE
 
-    recipe = recipe or NOTEBOOK
+    recipe = recipe or DEFAULT_RECIPE
     return {"epochs": recipe.epochs, "steps": -(-train_images // recipe.batch_size),
             "batch_size": recipe.batch_size}
 

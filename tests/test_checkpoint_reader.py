@@ -22,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mnist_mlp import checkpoint, models
-from mnist_mlp.recipe import NOTEBOOK
+from mnist_mlp.recipe import DEFAULT_RECIPE
 from mnist_mlp.train import compile_model
 
 MODEL = "softmax"
@@ -47,7 +47,7 @@ def meta_array(meta) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def model():
-    return compile_model(models.build_model(MODEL, seed=0), NOTEBOOK)
+    return compile_model(models.build_model(MODEL, seed=0), DEFAULT_RECIPE)
 
 
 @pytest.fixture(scope="module")

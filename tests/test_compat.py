@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from mnist_mlp import compat, models
-from mnist_mlp.recipe import NOTEBOOK
+from mnist_mlp.recipe import DEFAULT_RECIPE
 from mnist_mlp.train import compile_model
 
 
@@ -82,7 +82,7 @@ def test_keras_internals_are_where_compat_says(backend):
     upgrade that moves a private attribute fails here, naming it."""
     if backend != compat.backend_name():
         pytest.skip(f"checked under KERAS_BACKEND={backend}; this process runs {compat.backend_name()}")
-    model = compile_model(models.build_model("softmax", seed=0), NOTEBOOK)
+    model = compile_model(models.build_model("softmax", seed=0), DEFAULT_RECIPE)
     model.make_train_function()
     missing = compat.missing_internals(model)
     assert not missing, (
@@ -119,9 +119,9 @@ def test_seeding_draws_what_keras_set_random_seed_draws():
 def test_a_jax_process_seeds_builds_and_describes_its_model_without_importing_tensorflow():
     """Keras would import TensorFlow (when installed) to seed it and to serialize configs."""
     probe = ("import sys; from mnist_mlp import compat, models, train; "
-             "from mnist_mlp.recipe import NOTEBOOK; "
+             "from mnist_mlp.recipe import DEFAULT_RECIPE; "
              "compat.seed_everything(0); model = train.compile_model(models.build_model('arch1_bn_dropout', "
-             "seed=0), NOTEBOOK); compat.keras.saving.serialize_keras_object(model.optimizer); "
+             "seed=0), DEFAULT_RECIPE); compat.keras.saving.serialize_keras_object(model.optimizer); "
              "print(compat.backend_name(), 'tensorflow' in sys.modules)")
     found = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "KERAS_BACKEND": "jax"},
                            capture_output=True, text=True, check=True)

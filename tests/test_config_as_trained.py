@@ -20,7 +20,7 @@ import pytest
 
 from mnist_mlp import golden, models, trained_config
 from mnist_mlp.compat import keras
-from mnist_mlp.recipe import NOTEBOOK, Recipe
+from mnist_mlp.recipe import DEFAULT_RECIPE, Recipe
 from mnist_mlp.train import compile_model, train_and_evaluate
 from mnist_mlp.trained_config import DescribeAtTrainBegin, describe, diff, expected, notebook_fit
 
@@ -42,7 +42,7 @@ def explain(lines: list[str]) -> str:
 
 def described_after_compile(name: str) -> dict:
     """The notebook's build and compile of ``name``, described with the notebook's fit."""
-    return describe(compile_model(models.build_model(name, seed=0), NOTEBOOK), notebook_fit())
+    return describe(compile_model(models.build_model(name, seed=0), DEFAULT_RECIPE), notebook_fit())
 
 
 @pytest.fixture(scope="module")

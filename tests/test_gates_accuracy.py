@@ -17,7 +17,7 @@ from fake_runs import make_result
 from mnist_mlp import golden, models
 from mnist_mlp.gates import CalibrationError, accuracy
 from mnist_mlp.gates.accuracy import calibrate, merge_gates, section
-from mnist_mlp.recipe import NOTEBOOK
+from mnist_mlp.recipe import DEFAULT_RECIPE
 
 FILE = golden.load("gates")
 SECTIONS = FILE["backends"]
@@ -70,7 +70,7 @@ def test_threshold_is_the_prediction_bound_of_the_calibration_seeds(backend, nam
 def test_the_gated_seed_is_never_a_calibration_seed(backend):
     """A gate calibrated on the seed it judges reproduces its own measurement and passes."""
     section = SECTIONS[backend]
-    assert section["gate_seed"] == NOTEBOOK.seed == 0
+    assert section["gate_seed"] == DEFAULT_RECIPE.seed == 0
     assert str(section["gate_seed"]) not in section["measured_means"]
     for entry in section["models"].values():
         assert sorted(entry["measured"], key=int) == [str(s) for s in section["calibration_seeds"]]

@@ -75,17 +75,24 @@ def test_golden_gate_is_the_results_backends_threshold():
     assert matrix.golden_gate(make_result("arch1_relu", backend="jax")) == jax
 
 
-def test_speed_delta_is_a_median_ratio_tested_over_rounds(tmp_path):
+@pytest.mark.parametrize(("slower", "verdict"), [(1.2, "SLOWER"), (1.05, "same")])
+def test_speed_delta_is_the_ab_verdict_for_unpaired_runs(tmp_path, slower, verdict):
+    """The matrix judges speed by bench-compare's rule: a 20 % slower env is SLOWER; 5 % slower
+    on every round is significant but under the 10 % threshold, so 'same'."""
     ref = write_env(tmp_path, "py313-tf221")
     new = write_env(tmp_path, "py310-tf215")
-    bench_json(ref / "benchmarks.json", {"arch1_relu": [2.0, 2.1, 1.9, 2.05, 1.95]}, mfu=0.4)
-    bench_json(new / "benchmarks.json", {"arch1_relu": [2.4, 2.5, 2.3, 2.45, 2.35]}, mfu=0.33)
+    base = [2.0, 2.01, 1.99, 2.005, 1.995]
+    bench_json(ref / "benchmarks.json", {"arch1_relu": base}, mfu=0.4)
+    bench_json(new / "benchmarks.json", {"arch1_relu": [t * slower for t in base]}, mfu=0.33)
     table = matrix.build_matrix([matrix.load_env_run(ref), matrix.load_env_run(new)], None, lambda r: None)
     cell = table.cells["arch1_relu", "py310-tf215"]
-    assert cell.step.median_ms == pytest.approx(2.4) and cell.step.mfu == 0.33
-    assert cell.speed_delta.ratio == pytest.approx(2.4 / 2.0)
-    # Mann-Whitney U, 5 vs 5, complete separation: exact two-sided p = 2 / C(10, 5) = 2 / 252
-    assert cell.speed_delta.p_value == pytest.approx(2 / 252) and cell.speed_delta.significant
+    assert cell.step.median_ms == pytest.approx(2.0 * slower) and cell.step.mfu == 0.33
+    # Hodges-Lehmann: the median of the 25 pairwise ratios c_i / b_j; each c_i / b_i is ``slower``
+    # and the others pair off around it, so the median is ``slower`` itself.
+    assert cell.speed_delta.ratio == pytest.approx(slower)
+    # one-sided Mann-Whitney U, 5 vs 5, complete separation: exact p = 1 / C(10, 5) = 1 / 252
+    assert cell.speed_delta.p_slower == pytest.approx(1 / 252)
+    assert cell.speed_delta.verdict == verdict
     assert table.cells["softmax", "py310-tf215"].speed_delta is None  # softmax not benchmarked
 
 

@@ -19,6 +19,7 @@ import types
 from pathlib import Path
 
 import pytest
+from cli_run import run_cli
 from keras_callbacks import CountEpochs
 
 from mnist_mlp import checkpoint, cli, pool, results
@@ -127,11 +128,11 @@ def test_cannot_split_two_cores_into_zero_or_three_groups(workers):
 
 @pytest.mark.parametrize("argv", [["--jobs", "0"], ["--jobs", str(len(CORES) + 1)], ["--seeds"]],
                          ids=["zero", "more-than-cores", "seeds-empty"])
-def test_bad_jobs_or_seeds_is_exit_2_with_one_line(capsys, argv):
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(["reproduce", *argv])
-    err = capsys.readouterr().err
-    assert exit_info.value.code == 2 and err.strip().splitlines()[-1].startswith("mnist-mlp")
+def test_bad_jobs_or_seeds_is_exit_2_with_one_line(capsys, argv, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing may be created, not even runs/
+    code, _, err = run_cli(capsys, "reproduce", *argv)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and err.startswith("mnist-mlp"), err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_seed_and_seeds_are_exclusive(capsys):

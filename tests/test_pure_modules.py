@@ -12,7 +12,7 @@ from fake_runs import make_result
 from mnist_mlp import results
 from mnist_mlp.models import INPUT_DIM, NUM_CLASSES
 from mnist_mlp.preprocess import flatten, one_hot, preprocess, scale
-from mnist_mlp.recipe import NOTEBOOK, Recipe, RecipeError
+from mnist_mlp.recipe import DEFAULT_RECIPE, Recipe, RecipeError
 
 
 def test_preprocess_flattens_scales_and_one_hots_a_crafted_batch():
@@ -35,7 +35,7 @@ def test_flatten_keeps_row_major_order_and_scale_divides_by_255():
 
 
 def test_notebook_recipe_fields():
-    assert NOTEBOOK.as_dict() == {"epochs": 20, "batch_size": 128, "learning_rate": 0.001, "seed": 0,
+    assert DEFAULT_RECIPE.as_dict() == {"epochs": 20, "batch_size": 128, "learning_rate": 0.001, "seed": 0,
                                   "steps_per_execution": 32, "jit_compile": "auto"}
 
 

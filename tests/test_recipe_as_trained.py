@@ -15,7 +15,7 @@ import pytest
 
 from mnist_mlp import golden, models
 from mnist_mlp.compat import keras, to_numpy
-from mnist_mlp.recipe import NOTEBOOK, Recipe
+from mnist_mlp.recipe import DEFAULT_RECIPE, Recipe
 from mnist_mlp.train import Dataset, compile_model, train_and_evaluate
 
 RECIPE = golden.load("recipe")
@@ -36,14 +36,14 @@ def test_golden_recipe_is_the_notebooks_literal_values():
 
 
 def test_default_recipe_is_the_golden_one():
-    assert NOTEBOOK.batch_size == RECIPE["fit"]["batch_size"]
-    assert NOTEBOOK.epochs == RECIPE["fit"]["epochs"]
-    assert NOTEBOOK.learning_rate == RECIPE["optimizer"]["learning_rate"]
+    assert DEFAULT_RECIPE.batch_size == RECIPE["fit"]["batch_size"]
+    assert DEFAULT_RECIPE.epochs == RECIPE["fit"]["epochs"]
+    assert DEFAULT_RECIPE.learning_rate == RECIPE["optimizer"]["learning_rate"]
 
 
 @pytest.fixture(scope="module")
 def compiled():
-    return compile_model(models.build_model("softmax", seed=0), NOTEBOOK)
+    return compile_model(models.build_model("softmax", seed=0), DEFAULT_RECIPE)
 
 
 def test_compiled_optimizer_is_adam_with_the_notebooks_hyper_parameters(compiled):

@@ -10,7 +10,7 @@ from keras_callbacks import CountEpochs, StopAfterEpoch
 
 from mnist_mlp import checkpoint, golden, results
 from mnist_mlp.compat import keras
-from mnist_mlp.recipe import NOTEBOOK, Recipe, RecipeError
+from mnist_mlp.recipe import DEFAULT_RECIPE, Recipe, RecipeError
 from mnist_mlp.train import train_and_evaluate
 
 SHORT = Recipe(epochs=2, seed=0)
@@ -21,7 +21,8 @@ SHORT = Recipe(epochs=2, seed=0)
 
 
 def test_notebook_recipe_is_the_default():
-    assert (NOTEBOOK.epochs, NOTEBOOK.batch_size, NOTEBOOK.learning_rate) == (20, 128, 0.001)
+    recipe = DEFAULT_RECIPE
+    assert (recipe.epochs, recipe.batch_size, recipe.learning_rate) == (20, 128, 0.001)
 
 
 @pytest.mark.parametrize("field", ["epochs", "batch_size"])

@@ -11,7 +11,7 @@ import pytest
 from instruments import train_step
 
 from mnist_mlp import compat, models
-from mnist_mlp.recipe import NOTEBOOK
+from mnist_mlp.recipe import DEFAULT_RECIPE
 from mnist_mlp.train import compile_model
 
 # backend -> (trainer module, class, the methods the benchmark block calls on a model)
@@ -41,13 +41,13 @@ def test_the_jax_state_is_the_four_parts_fit_threads_through_train_function():
 
 
 def test_compiled_train_step_trains_and_syncs_on_this_backend():
-    model = compile_model(models.build_model("softmax", seed=0), NOTEBOOK)
+    model = compile_model(models.build_model("softmax", seed=0), DEFAULT_RECIPE)
     rng = np.random.default_rng(0)
     x = rng.random((16, 784), dtype=np.float32)
     y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 16)]
     before = compat.to_numpy(model.trainable_weights[0]).copy()
     call, steps, sync = train_step.compiled_train_step(model, x, y)
-    expected_steps = 1 if compat.backend_name() == "torch" else NOTEBOOK.steps_per_execution
+    expected_steps = 1 if compat.backend_name() == "torch" else DEFAULT_RECIPE.steps_per_execution
     assert steps == expected_steps
     result = call()
     if compat.backend_name() == "jax":

@@ -14,7 +14,7 @@ import pytest
 from mnist_mlp import golden, models, pool
 from mnist_mlp.compat import backend_name
 from mnist_mlp.gates.accuracy import MEAN_ROW, describe_statistic, gated_value, rows, section
-from mnist_mlp.recipe import NOTEBOOK
+from mnist_mlp.recipe import DEFAULT_RECIPE
 from mnist_mlp.train import train_and_evaluate
 
 pytestmark = pytest.mark.accuracy
@@ -31,10 +31,10 @@ def gate_run(mnist, tmp_path_factory):
     """Seed 0 of every model, trained as ``mnist-mlp reproduce`` and the calibration seeds were:
     on the worker pool, one pinned worker per usable core."""
     run_dir = tmp_path_factory.mktemp("gate-run")
-    tasks = pool.schedule(models.names(), [NOTEBOOK.seed], run_dir)
+    tasks = pool.schedule(models.names(), [DEFAULT_RECIPE.seed], run_dir)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MNIST_MLP_CACHE", str(mnist.cache_path.parent))
-        done = pool.run(tasks, NOTEBOOK, pool.DatasetSource(), jobs=len(pool.usable_cores()),
+        done = pool.run(tasks, DEFAULT_RECIPE, pool.DatasetSource(), jobs=len(pool.usable_cores()),
                         train=train_and_evaluate)
     return {task.model: result for task, result in done.items()}
 
@@ -69,4 +69,4 @@ def test_every_mlp_beats_the_softmax_baseline(gate_run, name):
 def test_trained_model_kept_the_golden_parameter_counts(gate_run, name):
     counts = golden.load("architectures")["models"][name]
     assert gate_run[name].params == {k: counts[k] for k in ("total", "trainable", "non_trainable")}
-    assert len(gate_run[name].epochs) == NOTEBOOK.epochs
+    assert len(gate_run[name].epochs) == DEFAULT_RECIPE.epochs

@@ -24,11 +24,11 @@ from pathlib import Path
 from mnist_mlp import golden, stats
 from mnist_mlp.gates import FAIL, PASS, CalibrationError, Column, number
 from mnist_mlp.models import NOTEBOOK_MODELS, names
-from mnist_mlp.recipe import NOTEBOOK
+from mnist_mlp.recipe import DEFAULT_RECIPE
 from mnist_mlp.results import KERAS_DRAWS, RunResult, load_run, read_json
 
 MEAN_ROW = "mean(7)"
-GATE_SEED = NOTEBOOK.seed  # the seed the gate judges (tox -e accuracy); never a calibration seed
+GATE_SEED = DEFAULT_RECIPE.seed  # the seed the gate judges (tox -e accuracy); never a calibration seed
 ALPHA = 0.001  # false-alarm rate per gated model
 POWER = 0.9  # the probability at which each gate's detectable drop is stated
 MIN_CALIBRATION_SEEDS = 5

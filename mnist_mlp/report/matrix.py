@@ -2,7 +2,8 @@
 ``matrix.md`` and ``figures/`` from the envs' run folders (``mnist_mlp.matrix`` does the numbers).
 
 Each cell reads ``mean ± sd (n) verdict``, then the step time and MFU where the env ran the
-benchmarks; a delta line against the reference env follows, ``*`` marking a significant one.
+benchmarks; a delta line against the reference env follows (accuracy: ``*`` marks a significant
+change; speed: the A/B's verdict, SLOWER / faster / same).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+from mnist_mlp import abcompare
 from mnist_mlp.files import real_folder, write_text
 from mnist_mlp.gates import FAIL, PASS
 from mnist_mlp.matrix import Cell, Matrix
@@ -43,8 +45,7 @@ def _delta_text(cell: Cell) -> str:
                      else f"Δacc {d.delta * 100:+.2f}{mark} (p {p}{paired})")
     if cell.speed_delta is not None:
         s = cell.speed_delta
-        mark = "*" if s.significant else ""
-        parts.append(f"step x{s.ratio:.2f}{mark}")
+        parts.append(f"step x{s.ratio:.2f} {s.verdict}")
     return "; ".join(parts)
 
 
@@ -97,10 +98,13 @@ def document(matrix: Matrix, figures: dict[str, Path], now: datetime) -> list[Bl
         Paragraph("Cell: test accuracy in % as mean ± sd over seeds (n seeds) and the gate verdict "
                   "(every seed at or above its backend's threshold in golden/measured/gates.json); median "
                   "training step and MFU where the env ran the benchmarks; in brackets the delta "
-                  f"against {matrix.reference}: accuracy by Welch's t-test over seeds, step time "
-                  "as a ratio of medians with a Mann-Whitney U test over timed rounds. "
-                  "* marks p < 0.05; with two seeds a side only large accuracy changes can be "
-                  "significant."),
+                  f"against {matrix.reference}: accuracy paired over the seeds both trained where "
+                  "the project drew them ('identical': equal on every seed), else by Welch's t-test "
+                  "over seeds, * marking p < 0.05 (with two seeds a side only large changes can be "
+                  "significant); step time by bench-compare's rule for unpaired runs "
+                  f"(Hodges-Lehmann ratio, SLOWER at x{1 + abcompare.THRESHOLD:.2f} or more with "
+                  f"a one-sided Mann-Whitney p < {abcompare.ALPHA}). The envs ran one after the "
+                  "other: a speed delta includes the machine's drift between them."),
         Table(("model", *matrix.envs), table_rows),
         *config_blocks(matrix),
         Heading(2, "Figures"),
