@@ -128,8 +128,9 @@ def cost(model: str) -> int:
 # parameter-epochs (a task's parameter count times its epochs). This process trains on every core,
 # HERE_SPEEDUP times as fast as one worker on one core; the pool pays, over training here, extra
 # start-up (a fresh interpreter, imports, MNIST and first compilations per worker) worth
-# POOL_START_WORK parameter-epochs of one core's training. Both measured on 2 cores, and the
-# prediction checked against whole-command runs: docs/performance.md, "Pool size".
+# POOL_START_WORK parameter-epochs of one core's training. Both measured on 2 cores before the
+# steps-per-call speed-up; the rule still never picks slower than --jobs 1 but now trains some
+# small jobs here that the pool would finish sooner (docs/performance.md, "Pool size").
 HERE_SPEEDUP = 1.44
 POOL_START_WORK = 8.4e5
 

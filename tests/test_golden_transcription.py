@@ -130,7 +130,8 @@ def test_architectures_model_names_in_notebook_order(arch):
 
 
 def test_architectures_source(arch):
-    assert arch["source"] == "shared/seed/000_0e4e804191beb621.txt"
+    """The transcript lives beside the checkout (../shared), not in the repository."""
+    assert arch["source"] == "../shared/seed/000_0e4e804191beb621.txt"
 
 
 @pytest.mark.parametrize("name", ALL_MODELS, ids=ALL_MODELS)
