@@ -28,20 +28,25 @@ def cmd_data(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from mnist_mlp import golden
-    from mnist_mlp.models import REGISTRY
+    """Build every model in this env and judge its parameter counts against the notebook's
+    (golden/notebook/architectures.json): a count that differs is a failed gate, exit 1."""
+    from mnist_mlp import golden, models
 
-    arch = golden.load("architectures")["models"]
-    print(f"{'name':<18} {'layers':<36} {'total':>9} {'trainable':>9} {'non-train':>9}  notebook section")
-    for name, spec in REGISTRY.items():
-        counts = arch[name]
-        print(
-            f"{name:<18} {spec.layer_summary:<36} {counts['total']:>9,} {counts['trainable']:>9,} "
-            f"{counts['non_trainable']:>9,}  {spec.section}"
-        )
-    print("\n(counts from golden/notebook/architectures.json, i.e. the notebook; "
-          "the tests prove the built models match)")
-    return 0
+    notebook = golden.load("architectures")["models"]
+    keys = ("total", "trainable", "non_trainable")
+    print(f"{'name':<18} {'layers':<36} {'total':>9} {'trainable':>9} {'non-train':>9}  built here")
+    differ = []
+    for name, spec in models.REGISTRY.items():
+        built = models.param_totals(models.build_model(name))
+        same = all(built[k] == notebook[name][k] for k in keys)
+        differ += [] if same else [name]
+        verdict = "same" if same else f"DIFFERS (notebook {notebook[name]['total']:,})"
+        print(f"{name:<18} {spec.layer_summary:<36} {built['total']:>9,} {built['trainable']:>9,} "
+              f"{built['non_trainable']:>9,}  {verdict}")
+    print("\nbuilt here: " + (f"FAILED for {', '.join(differ)}" if differ
+                                else "all eight as the notebook's") +
+          " (parameter counts of the models this env builds against golden/notebook/architectures.json)")
+    return EXIT_GATE_FAILED if differ else 0
 
 
 def cmd_summary(args) -> int:

@@ -8,7 +8,7 @@ import re
 import pytest
 from cli_run import run_cli
 
-from mnist_mlp import golden, models
+from mnist_mlp import cli, golden, models
 from mnist_mlp.gates import accuracy
 from mnist_mlp.pool import usable_cores
 
@@ -25,8 +25,29 @@ def test_models_table_lists_every_model_with_its_counts(capsys):
     assert code == 0
     for name in models.names():
         line = next(line for line in out.splitlines() if line.startswith(name + " "))
-        assert f"{golden.load('architectures')['models'][name]['total']:,}" in line
+        assert f"{golden.load('architectures')['models'][name]['total']:,}" in line and line.endswith("same")
     assert "784-700-350-200-100-50-10 +BN +Dropout(0.5)" in out
+    assert "built here: all eight as the notebook's" in out
+
+
+def test_models_builds_each_model_here_and_fails_on_a_count_the_notebook_did_not_have(
+        capsys, monkeypatch):
+    """'Does it still build?': the counts are this env's built models', judged against the
+    notebook's; a changed layer (here: one more parameter in arch2_relu) is exit 1, a gate."""
+    real = models.param_totals
+
+    def one_more(model):
+        counts = real(model)
+        if model.name == "arch2_relu":
+            counts = {**counts, "total": counts["total"] + 1, "trainable": counts["trainable"] + 1}
+        return counts
+
+    monkeypatch.setattr(models, "param_totals", one_more)
+    code, out, _ = run_cli(capsys, "models")
+    assert code == cli.EXIT_GATE_FAILED
+    line = next(line for line in out.splitlines() if line.startswith("arch2_relu "))
+    assert "550,386" in line and line.endswith("DIFFERS (notebook 550,385)")
+    assert "built here: FAILED for arch2_relu" in out
 
 
 def test_summary_prints_keras_summary(capsys):
