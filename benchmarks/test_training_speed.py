@@ -73,7 +73,10 @@ def measure(benchmark, run, kind: str, name: str, environment: dict, medians: di
             benchmark.pedantic(run, rounds=rounds, iterations=iterations,
                                warmup_rounds=warmup_rounds)
     running_on = sorted(os.sched_getaffinity(0))
-    benchmark.extra_info.update(cpus=running_on, busy_threads=meter.result.count,
+    busy_count = meter.result.count
+    if TURNS and benchmark.stats:  # a thread is busy over the timed rounds, not the other build's turns
+        busy_count = meter.rescored(sum(benchmark.stats.stats.data)).count
+    benchmark.extra_info.update(cpus=running_on, busy_threads=busy_count,
                                 cpu_per_wall=round(meter.result.cpu_per_wall, 3),
                                 thread_ticks=list(meter.result.ticks[:8]))
     assert running_on == environment["cpus"], "the process left its declared CPU set"

@@ -99,3 +99,28 @@ def test_a_spinning_thread_is_one_busy_thread_and_a_sleeping_one_is_not():
         worker.join()
     assert meter.result.count == 1
     assert meter.wall_s >= 0.6
+
+
+def test_under_turns_busy_is_judged_against_the_timed_rounds_not_the_waits():
+    """An A/B process waits for the other build between its rounds: a thread that worked through
+    every timed round is busy, though it ran for well under 10 % of the meter's wall time."""
+    pause, stop = threading.Event(), threading.Event()
+
+    def spin():  # works, then waits (alive, as a backend's threads stay) until told to end
+        while not pause.is_set():
+            pass
+        stop.wait()
+
+    worker = threading.Thread(target=spin)
+    try:
+        with cpus.ThreadMeter() as meter:
+            worker.start()
+            time.sleep(0.3)  # the timed rounds: the spinner works
+            pause.set()
+            time.sleep(4.0)  # the other build's turns: nothing runs here
+    finally:
+        pause.set()
+        stop.set()
+        worker.join()
+    assert meter.result.count == 0  # ~0.3 s of 4.3 s: under the share of the whole wall
+    assert meter.rescored(timed_s=0.3).count == 1

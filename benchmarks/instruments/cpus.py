@@ -146,5 +146,10 @@ class ThreadMeter:
 
     def __exit__(self, *exc) -> None:
         self.wall_s = time.perf_counter() - self._start
-        after = thread_ticks()
-        self.result = busy_threads(self._before, after, self.wall_s * os.sysconf("SC_CLK_TCK"))
+        self._after = thread_ticks()
+        self.result = busy_threads(self._before, self._after, self.wall_s * os.sysconf("SC_CLK_TCK"))
+
+    def rescored(self, timed_s: float) -> Busy:
+        """The same ticks judged against ``timed_s`` of work instead of the whole wall: under
+        turns the process waits for the other build between rounds, and only the rounds count."""
+        return busy_threads(self._before, self._after, timed_s * os.sysconf("SC_CLK_TCK"))
