@@ -214,13 +214,23 @@ def absolute_path(text: str) -> Path:
     return Path(text).resolve()
 
 
+def interpreter(text: str) -> str:
+    """A Python argument made absolute (the benchmark processes run from scratch folders); one
+    that is not an executable file is a usage error."""
+    found = shutil.which(text) if os.sep not in text else str(Path(text).absolute())
+    if not found or not os.access(found, os.X_OK) or Path(found).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not an executable Python; give the path of an "
+                                         "environment's bin/python")
+    return found
+
+
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     base = parser.add_mutually_exclusive_group(required=True)
-    base.add_argument("--base-python", help="Python of the base build's environment")
+    base.add_argument("--base-python", type=interpreter, help="Python of the base build's environment")
     base.add_argument("--base-rev", help="git revision of this repository to run as the base "
                       "(e.g. HEAD~1), with the candidate's Python")
-    parser.add_argument("--candidate-python", default=sys.executable)
+    parser.add_argument("--candidate-python", type=interpreter, default=sys.executable)
     parser.add_argument("--base-env", nargs="*", default=[], metavar="KEY=VALUE")
     parser.add_argument("--candidate-env", nargs="*", default=[], metavar="KEY=VALUE")
     parser.add_argument("--pairs", type=int, default=DEFAULT_PAIRS,

@@ -105,11 +105,27 @@ def test_relative_out_and_work_folders_are_made_absolute(ab, tmp_path, monkeypat
     assert args.work == tmp_path.resolve() / "w"
 
 
+def test_a_relative_python_is_made_absolute_and_a_missing_one_is_a_usage_error(ab, tmp_path, monkeypatch,
+                                                                               capsys):
+    """Seen: --base-python .tox/.../bin/python ended in FileNotFoundError's traceback, because
+    the probe runs from the --out folder."""
+    python = tmp_path / "env" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.symlink_to(sys.executable)
+    monkeypatch.chdir(tmp_path)
+    args = ab.parse_arguments(["--base-python", "env/bin/python", "--candidate-python", "env/bin/python"])
+    assert args.base_python == args.candidate_python == str(tmp_path / "env" / "bin" / "python")
+    with pytest.raises(SystemExit) as exit_info:
+        ab.parse_arguments(["--base-python", "env/bin/nothing"])
+    assert exit_info.value.code == 2
+    assert "env/bin/nothing is not an executable Python" in capsys.readouterr().err
+
+
 def test_each_worker_times_exactly_the_models_asked_for(ab, tmp_path, monkeypatch):
     """Node ids, not a -k substring: asking for arch1_bn must not time arch1_bn_dropout too."""
     started = []
     monkeypatch.setattr(ab, "spawn", lambda side, command, *rest: started.append(command))
-    args = ab.parse_arguments(["--base-python", "p", "--models", "arch1_bn", "softmax",
+    args = ab.parse_arguments(["--base-python", sys.executable, "--models", "arch1_bn", "softmax",
                                "--out", str(tmp_path)])
     ab.start_worker("base", "python", {}, 0, args, tmp_path)
     suite = str(ab.TREE / "benchmarks" / "test_training_speed.py")
