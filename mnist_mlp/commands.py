@@ -117,6 +117,14 @@ def _print_efficiency(runs: dict, started: datetime, seconds: float, cores: list
     print(efficiency.report(results, seconds, started, cores, results[0].backend, out), flush=True)
 
 
+def _calibration_seeds() -> set[int]:
+    """The seeds that calibrated any backend's accuracy gate."""
+    from mnist_mlp import golden
+
+    return {seed for section in golden.load("gates")["backends"].values()
+            for seed in section.get("calibration_seeds", ())}
+
+
 def cmd_reproduce(args) -> int:
     """Parse (argparse) -> plan (read once) -> train and report -> print the gate."""
     from mnist_mlp import report, reproduce
@@ -126,6 +134,10 @@ def cmd_reproduce(args) -> int:
     started, started_at = time.perf_counter(), datetime.now(timezone.utc)
     plan = make_plan(args.models or names(), args.seeds or [args.seed], _recipe(args), args.out,
                      args.data, args.jobs, per_seed_folders=bool(args.seeds), restart=args.restart)
+    if calibration := sorted(set(plan.seeds) & _calibration_seeds()):
+        print(f"note: seed{'s' * (len(calibration) > 1)} {', '.join(map(str, calibration))} calibrated "
+              "the accuracy gate (golden/measured/gates.json): its bound is for new seeds; to compare "
+              "two stacks use seeds from 11 (docs/upgrade.md)", flush=True)
     out = reproduce.prepare_run_dir(plan.out)
     with reproduce.locked(out, plan.seeds, plan.per_seed_folders):  # held until the reports are written
         if not plan.jobs_given and plan.jobs == 1 and len(plan.cores) > 1:

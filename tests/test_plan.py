@@ -64,6 +64,20 @@ def test_the_pool_path_trains_on_the_plans_cores_without_reading_them_again(
     assert counted_cores == [1]  # the plan's read only
 
 
+def test_seeds_that_calibrated_a_gate_are_named_before_training(capsys, monkeypatch, tmp_path):
+    """A user's first seeds (1, 2, 3) calibrated the accuracy gates: say so before the hour of
+    training, not only in the verdict after it."""
+    def stop_before_training(plan, reports=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(reproduce, "train", stop_before_training)
+    code, out, _ = run_cli(capsys, "reproduce", "--seeds", "3", "12", "--jobs", "1", "--models", "softmax",
+                           "--out", str(tmp_path / "run"))
+    assert code == 130
+    first = out.splitlines()[0]
+    assert first.startswith("note: seed 3 calibrated the accuracy gate (golden/measured/gates.json)"), out
+
+
 def test_a_bad_limit_setting_is_a_plan_error_naming_it(monkeypatch, counted_cores):
     monkeypatch.setenv(plan.LIMIT_ENV, "lots")
     with pytest.raises(plan.PlanError, match="MNIST_MLP_LIMIT: expected a whole number >= 1, got 'lots'"):
