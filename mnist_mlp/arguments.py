@@ -72,6 +72,10 @@ def path_value(text: str) -> Path:
         raise argparse.ArgumentTypeError(
             f"the path {text.encode('utf-8', 'backslashreplace').decode()!r} is not UTF-8; "
             "rename it or choose another") from None
+    if not text.isprintable():
+        raise argparse.ArgumentTypeError(
+            f"the path {text.encode('unicode_escape').decode()!r} holds a line break or another control "
+            "character; rename it or choose another")
     path = Path(text)
     limit = _name_max(path.absolute())
     for part in path.parts:
@@ -82,6 +86,11 @@ def path_value(text: str) -> Path:
     return path
 
 
+def data_value(text: str) -> str:
+    """``--data``: a path as ``path_value``, kept as text (as the data module takes it)."""
+    return str(path_value(text))
+
+
 def folder_value(text: str) -> Path:
     """A path as ``path_value`` that is a folder or does not exist yet (an output folder)."""
     path = path_value(text)
@@ -89,3 +98,27 @@ def folder_value(text: str) -> Path:
         raise argparse.ArgumentTypeError(f"{text} is a file, not a folder; give a folder "
                                          "(a new one is created)")
     return path
+
+
+def ranged_float(low: float, high: float, what: str):
+    """An argument type: a number from ``low`` to ``high`` (both included), named ``what``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not low <= value <= high:  # NaN fails too
+            raise argparse.ArgumentTypeError(f"expected {what}, a number from {low:g} to {high:g}, "
+                                             f"got {text!r}")
+        return value
+
+    return parse
+
+
+# The statistics' inputs: a false-alarm rate of a one-sided test, a loss of accuracy a candidate
+# may have, a slowdown threshold, a speed budget's divisor.
+significance = ranged_float(1e-9, 0.5, "a false-alarm rate")
+accuracy_margin = ranged_float(0.0, 0.5, "an accuracy loss as a fraction")
+slowdown_threshold = ranged_float(0.001, 10.0, "a slowdown as a fraction")
+budget_margin = ranged_float(1.0, 100.0, "a divisor of the measured MFU")

@@ -20,12 +20,17 @@ from pathlib import Path
 
 from mnist_mlp.arguments import (
     MAX_SEED,
+    accuracy_margin,
+    budget_margin,
+    data_value,
     folder_value,
     model_name,
     path_value,
     positive_float,
     positive_int,
     seed_value,
+    significance,
+    slowdown_threshold,
 )
 from mnist_mlp.commands import (
     cmd_bench_calibrate,
@@ -62,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="mnist-mlp", description="The notebook's MNIST MLPs: build, train, gate and report."
     )
-    parser.add_argument("--data",
+    parser.add_argument("--data", type=data_value,
                         help="an mnist.npz or a folder of IDX files (else MNIST_MLP_DATA, caches, download)")
     parser.add_argument(
         "--backend", choices=("jax", "tensorflow", "torch"),
@@ -140,7 +145,7 @@ def _add_gate_commands(sub) -> None:
 
     p = sub.add_parser("calibrate", help="write gates.json from several seeds' reproduce runs")
     p.add_argument("run_dirs", nargs="+", type=path_value)
-    p.add_argument("--alpha", type=positive_float, default=accuracy.ALPHA,
+    p.add_argument("--alpha", type=significance, default=accuracy.ALPHA,
                    help="false-alarm rate per gated model (default %(default)s)")
     p.add_argument("--write", type=path_value, default=Path("golden/measured/gates.json"))
     p.set_defaults(func=cmd_calibrate)
@@ -149,9 +154,9 @@ def _add_gate_commands(sub) -> None:
     p.add_argument("base", help="the base build's run folder (seed-S/ folders), or 'golden': the "
                    "calibration seeds kept in golden/measured/gates.json for the candidate's stack")
     p.add_argument("candidate", type=path_value, help="the candidate build's run folder")
-    p.add_argument("--alpha", type=positive_float, default=compare.ALPHA,
+    p.add_argument("--alpha", type=significance, default=compare.ALPHA,
                    help="false-alarm rate per model (default %(default)s)")
-    p.add_argument("--margin", type=float, default=compare.MARGIN,
+    p.add_argument("--margin", type=accuracy_margin, default=compare.MARGIN,
                    help="accuracy (0-1) the candidate may lose before it counts as worse "
                         "(default %(default)s)")
     p.set_defaults(func=cmd_compare)
@@ -176,7 +181,7 @@ def _add_bench_commands(sub) -> None:
 
     p = sub.add_parser("bench-calibrate", help="set one backend's MFU budgets from benchmark runs")
     p.add_argument("bench_json", nargs="+", type=path_value, metavar="BENCH_JSON")
-    p.add_argument("--margin", type=positive_float, default=speed.MARGIN,
+    p.add_argument("--margin", type=budget_margin, default=speed.MARGIN,
                    help="minimum MFU = worst run's MFU / margin (default %(default)s)")
     p.add_argument("--provisional", help="why these budgets are not final (kept in the file)")
     p.add_argument("--write", type=path_value, default=Path("golden/measured/benchmarks.json"))
@@ -185,9 +190,9 @@ def _add_bench_commands(sub) -> None:
     p = sub.add_parser("bench-compare", help="A/B: is CANDIDATE significantly slower than BASE?")
     p.add_argument("base", type=path_value, metavar="BASE_JSON")
     p.add_argument("candidate", type=path_value, metavar="CANDIDATE_JSON")
-    p.add_argument("--threshold", type=positive_float, default=abcompare.THRESHOLD,
+    p.add_argument("--threshold", type=slowdown_threshold, default=abcompare.THRESHOLD,
                    help="smallest slowdown that fails, as a fraction (default %(default)s)")
-    p.add_argument("--alpha", type=positive_float, default=abcompare.ALPHA,
+    p.add_argument("--alpha", type=significance, default=abcompare.ALPHA,
                    help="significance level of the one-sided test: Wilcoxon signed-rank on "
                         "benchmarks/ab.py's paired rounds, else Mann-Whitney U (default %(default)s)")
     p.set_defaults(func=cmd_bench_compare)

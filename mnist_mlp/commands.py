@@ -157,13 +157,16 @@ def cmd_reproduce(args) -> int:
 
 def cmd_verify(args) -> int:
     from mnist_mlp.reproduce import RunDirError
-    from mnist_mlp.results import load_run
+    from mnist_mlp.results import load_run, recipe_difference
 
     runs = [load_run(folder) for folder in args.run_dirs]
     seeds = [next(iter(run.values())).seed for run in runs]
     if len(set(seeds)) != len(seeds):
         raise RunDirError(f"verify judges the mean of different seeds, got seeds {seeds}; "
                           "pass one folder per seed")
+    named = ((str(folder), result) for folder, run in zip(args.run_dirs, runs) for result in run.values())
+    if problem := recipe_difference(named):
+        raise RunDirError(f"verify judges one recipe's seeds: {problem}")
     return _verify_and_print(*runs)
 
 

@@ -166,8 +166,8 @@ def run_values(folder, runs: Mapping | None = None) -> dict[str, dict[int, float
 
 def check_comparable(builds: Mapping[str, Mapping[int, Mapping]]) -> None:
     """Every run of every build trained the same recipe (seeds aside) on the same images (the rule
-    of ``matrix.recipe_difference``); else a CompareError naming the two and the fields."""
-    from mnist_mlp.matrix import recipe_difference
+    of ``results.recipe_difference``); else a CompareError naming the two and the fields."""
+    from mnist_mlp.results import recipe_difference
 
     named = ((f"{build} seed {seed}", result) for build, runs in builds.items()
              for seed, run in runs.items() for result in run.values())

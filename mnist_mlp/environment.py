@@ -66,7 +66,7 @@ def check() -> None:
         os.environ.get("MPLBACKEND") and matplotlib_backend_error(os.environ["MPLBACKEND"]),
     ]
     jax_runs = backend == "jax" or (not backend and importlib.util.find_spec("jax") is not None)
-    if not any(errors) and jax_runs and os.environ.get("XLA_FLAGS", "").strip():
+    if not any(errors) and jax_runs and os.environ.get("XLA_FLAGS"):  # blank too: XLA reads " " as a file
         errors.append(xla_flags_error(os.environ["XLA_FLAGS"]))
     if first := next((e for e in errors if e), None):
         raise EnvironmentSettingError(first)

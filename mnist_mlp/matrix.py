@@ -14,19 +14,23 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from mnist_mlp import abcompare, benchjson, stats
-from mnist_mlp.recipe import SPEED_ONLY
-from mnist_mlp.results import KERAS_DRAWS, ResultError, RunResult, folder_seed, load_run
+from mnist_mlp.results import (
+    KERAS_DRAWS,
+    ResultError,
+    RunResult,
+    folder_seed,
+    load_run,
+    recipe_difference,
+)
 
 BENCHMARKS_FILE = "benchmarks.json"
 # Recipe fields that may differ between the envs of one matrix: the seed is what varies, and the
 # speed knobs (some backends do not have them) change no result.
-RECIPE_FIELDS_FREE = ("seed", *SPEED_ONLY, "jit_compile")
 
 
 class MatrixError(ResultError):
@@ -99,14 +103,8 @@ def _by_seed(runs: list[dict[str, RunResult]]) -> dict[int, dict[str, RunResult]
 
 
 def load_seed_run(path: Path) -> dict[str, RunResult]:
-    """One run folder's results; a ``seed-S`` folder must hold only seed S's."""
-    run = load_run(path)
-    wanted = folder_seed(path)
-    for model, result in run.items():
-        if wanted is not None and result.seed != wanted:
-            raise MatrixError(f"{path / model / 'result.json'}: holds seed {result.seed}'s result, not "
-                              f"seed {wanted}'s; put it back in its own seed folder, or retrain it")
-    return run
+    """One run folder's results (``load_run`` checks they are one run of the folder's seed)."""
+    return load_run(path)
 
 
 def seed_runs(folder: Path) -> dict[int, dict[str, RunResult]]:
@@ -160,28 +158,6 @@ def config_drift(env: EnvRun, reference: EnvRun) -> list[str]:
         if env.name != reference.name and theirs is not None:
             lines += [f"{model}: {line}" for line in trained_config.diff(theirs, config)]
     return lines
-
-
-def comparable_recipe(result: RunResult) -> dict:
-    """What must be equal across envs: the recipe (seeds aside) and the images trained and tested on."""
-    return {**{k: v for k, v in result.recipe.as_dict().items() if k not in RECIPE_FIELDS_FREE},
-            **result.images}
-
-
-def recipe_difference(named_results: Iterable[tuple[str, RunResult]]) -> str | None:
-    """The first result whose recipe (seeds aside) or images differ from the first one's, named
-    with both builds and the fields that differ; None when all are comparable."""
-    first_name, first = None, None
-    for name, result in named_results:
-        recipe = comparable_recipe(result)
-        if first is None:
-            first_name, first = name, recipe
-        elif recipe != first:
-            changed = sorted(k for k in first.keys() | recipe.keys() if first.get(k) != recipe.get(k))
-            return (f"{name} ({result.model}) trained a different recipe than {first_name}: "
-                    + ", ".join(f"{k} {recipe.get(k)!r} vs {first.get(k)!r}" for k in changed)
-                    + "; rerun both with the same options")
-    return None
 
 
 def check_same_recipe(envs: list[EnvRun]) -> None:

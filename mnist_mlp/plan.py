@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def data_limit() -> int | None:
     text = os.environ.get(LIMIT_ENV)
     if not text:
         return None
-    if not text.isdigit() or int(text) < 1:
+    if not re.fullmatch(r"[0-9]+", text) or int(text) < 1:
         raise PlanError(f"{LIMIT_ENV}: expected a whole number >= 1, got {text!r}; fix or unset it")
     return int(text)
 

@@ -12,13 +12,13 @@ import dataclasses
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from mnist_mlp.errors import MALFORMED, MnistMlpError
 from mnist_mlp.files import real_folder
-from mnist_mlp.recipe import Recipe, RecipeError
+from mnist_mlp.recipe import SPEED_ONLY, Recipe, RecipeError
 
 SCHEMA_VERSION = 1
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -239,18 +239,38 @@ def load_run(run_dir: str | Path) -> dict[str, RunResult]:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ResultError(f"{run_dir}: no such run folder; pass the --out folder of a train/reproduce run")
-    found = [name for name in names() if (run_dir / name / "result.json").is_file()]
+    found = [name for name in names() if (real_folder(run_dir / name) / "result.json").is_file()]
     if not found:
         raise ResultError(
             f"{run_dir}: no <model>/result.json in this folder; "
             f"run 'mnist-mlp reproduce --out {run_dir}' first"
         )
-    return {name: read_result(run_dir / name / "result.json", name) for name in found}
+    run = {name: read_result(run_dir / name / "result.json", name) for name in found}
+    check_one_run(run_dir, run)
+    return run
+
+
+def check_one_run(run_dir: Path, run: Mapping[str, RunResult]) -> None:
+    """A run folder holds one run: every result of one seed (a ``seed-S`` folder's, of S), one
+    recipe and the same images; else a ResultError naming the result that does not belong."""
+    wanted = folder_seed(run_dir)
+    first = next(iter(run.values()))
+    for model, result in run.items():
+        if wanted is not None and result.seed != wanted:
+            raise ResultError(f"{run_dir / model / 'result.json'}: holds seed {result.seed}'s result, "
+                              f"not seed {wanted}'s; put it back in its own seed folder, or retrain it")
+        if result.seed != first.seed:
+            raise ResultError(f"{run_dir}: {model} trained seed {result.seed}, {first.model} seed "
+                              f"{first.seed}: one run folder holds one seed; retrain one of them "
+                              "into its own --out")
+    if problem := recipe_difference((f"{run_dir}/{model}", result) for model, result in run.items()):
+        raise ResultError(problem.replace("; rerun both with the same options",
+                                          ": one run folder holds one run; retrain into another --out"))
 
 
 # The per-seed folder rule: ``reproduce --seeds`` trains seed S into OUT/seed-S/; every reader
 # finds seeds by it.
-SEED_FOLDER = re.compile(r"seed-(\d+)")
+SEED_FOLDER = re.compile(r"seed-(0|[1-9][0-9]*)")  # as seed_folder writes it: ASCII, no leading zero
 
 
 def seed_folder(out: str | Path, seed: int, per_seed_folders: bool = True) -> Path:
@@ -264,3 +284,29 @@ def folder_seed(folder: str | Path) -> int | None:
     match = SEED_FOLDER.fullmatch(Path(folder).name)
     return int(match[1]) if match else None
 
+
+# What may differ between results that are compared or judged together: the seed (results of
+# several seeds are compared seed by seed) and what changes speed only.
+RECIPE_FIELDS_FREE = ("seed", *SPEED_ONLY, "jit_compile")
+
+
+def comparable_recipe(result: RunResult) -> dict:
+    """What must be equal across envs: the recipe (seeds aside) and the images trained and tested on."""
+    return {**{k: v for k, v in result.recipe.as_dict().items() if k not in RECIPE_FIELDS_FREE},
+            **result.images}
+
+
+def recipe_difference(named_results: Iterable[tuple[str, RunResult]]) -> str | None:
+    """The first result whose recipe (seeds aside) or images differ from the first one's, named
+    with both builds and the fields that differ; None when all are comparable."""
+    first_name, first = None, None
+    for name, result in named_results:
+        recipe = comparable_recipe(result)
+        if first is None:
+            first_name, first = name, recipe
+        elif recipe != first:
+            changed = sorted(k for k in first.keys() | recipe.keys() if first.get(k) != recipe.get(k))
+            return (f"{name} ({result.model}) trained a different recipe than {first_name}: "
+                    + ", ".join(f"{k} {recipe.get(k)!r} vs {first.get(k)!r}" for k in changed)
+                    + "; rerun both with the same options")
+    return None

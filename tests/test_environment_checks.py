@@ -46,3 +46,10 @@ def test_an_xla_flag_xla_does_not_know_is_exit_2_not_its_exit_1():
     assert done.returncode == 2, done.stderr[-1500:]
     assert done.stderr.count("\n") == 1
     assert "XLA_FLAGS" in done.stderr and "--no_such_xla_flag" in done.stderr
+
+
+def test_a_blank_xla_flags_is_exit_2_not_xlas_exit_1():
+    """XLA reads a blank XLA_FLAGS as the name of a flags file and ends the process with exit 1."""
+    done = run({"KERAS_BACKEND": "jax", "XLA_FLAGS": " "}, "summary", "arch1_relu")
+    assert done.returncode == 2, done.stderr[-1500:]
+    assert done.stderr.count("\n") == 1 and "XLA_FLAGS=' '" in done.stderr

@@ -123,3 +123,25 @@ def test_a_path_error_met_while_working_is_one_line_exit_2(capsys, monkeypatch):
     code, _, err = run_cli(capsys, "models")
     assert code == cli.EXIT_USAGE and len(err.strip().splitlines()) == 1, err
     assert "File name too long" in err and INTERNAL_LINE not in err
+
+
+@pytest.mark.parametrize("argv", [["verify", "run\nx"], ["report", "a\tb"], ["--data", "m\n.npz", "data"],
+                                  ["matrix", "--out", "m", "x\ny"]],
+                         ids=["verify", "report", "data", "matrix"])
+def test_a_path_with_a_line_break_is_refused_in_one_line(capsys, argv):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == cli.EXIT_USAGE and out == "", err
+    assert len(err.strip().splitlines()) == 1 and "control character" in err, err
+
+
+@pytest.mark.parametrize("argv", [
+    ["compare", "a", "b", "--margin", "nan"], ["compare", "a", "b", "--margin", "5"],
+    ["compare", "a", "b", "--alpha", "2"], ["bench-compare", "a.json", "b.json", "--alpha", "5"],
+    ["bench-compare", "a.json", "b.json", "--threshold", "5e-324"],
+    ["bench-calibrate", "a.json", "--margin", "1e308"], ["calibrate", "a", "--alpha", "1e-300"],
+], ids=["margin-nan", "margin-5", "alpha-2", "ab-alpha-5", "threshold-tiny", "budget-huge", "alpha-tiny"])
+def test_a_statistic_setting_outside_its_range_is_a_usage_error_not_a_verdict(capsys, argv):
+    """Seen: --alpha 2 failed a comparison of identical builds, --margin nan passed a worse one."""
+    code, out, err = run_cli(capsys, *argv)
+    assert code == cli.EXIT_USAGE and out == "", err
+    assert len(err.strip().splitlines()) == 1 and "a number from" in err, err

@@ -207,7 +207,7 @@ def test_cli_calibrate_refuses_a_run_of_two_seeds(tmp_path, capsys, make_result,
     target = tmp_path / "gates.json"
     assert cli.main(["calibrate", str(tmp_path / "mixed"), "--write", str(target)]) == cli.EXIT_USAGE
     err = capsys.readouterr().err
-    assert "one seed and all models" in err and len(err.strip().splitlines()) == 1
+    assert "one run folder holds one seed" in err and len(err.strip().splitlines()) == 1
     assert not target.exists()
 
 

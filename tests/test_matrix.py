@@ -12,6 +12,7 @@ from fake_runs import make_result, write_run
 from scipy.stats import t as student_t
 
 from mnist_mlp import cli, golden, matrix
+from mnist_mlp.results import ResultError
 
 MODELS = ("arch1_relu", "softmax")
 # env -> seed -> model -> accuracy
@@ -280,6 +281,6 @@ def test_a_result_in_another_seeds_folder_is_refused(tmp_path):
     (env / "seed-1" / "arch1_relu" / "result.json").replace(env / "seed-0" / "arch1_relu" / "result.json")
     (tmp_path / "kept.json").replace(env / "seed-1" / "arch1_relu" / "result.json")
     swapped = "seed-0/arch1_relu/result.json: holds seed 1's result, not seed 0's"
-    with pytest.raises(matrix.MatrixError, match=swapped):
+    with pytest.raises(ResultError, match=swapped):  # results.load_run's rule, for every reader
         matrix.seed_runs(env)
 
