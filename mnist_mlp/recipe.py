@@ -6,6 +6,8 @@ import dataclasses
 
 from mnist_mlp.errors import MnistMlpError
 
+MAX_COUNT = 2**31 - 1  # epochs, batches and steps: the backends count them in 32-bit integers
+
 
 class RecipeError(MnistMlpError, ValueError):
     """A recipe value that cannot train a model (epochs < 1, batch size < 1, ...)."""
@@ -36,8 +38,9 @@ class Recipe:
     def __post_init__(self):
         for field in ("epochs", "batch_size", "steps_per_execution"):
             value = getattr(self, field)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise RecipeError(f"{field} must be a whole number >= 1, got {value!r}")
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_COUNT:
+                raise RecipeError(f"{field} must be a whole number from 1 to {MAX_COUNT}, "
+                                  f"got {str(value)[:24]}")
         rate = self.learning_rate
         if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 < rate < float("inf"):
             raise RecipeError(f"learning_rate must be a finite number > 0, got {rate!r}")

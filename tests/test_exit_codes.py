@@ -145,3 +145,11 @@ def test_a_statistic_setting_outside_its_range_is_a_usage_error_not_a_verdict(ca
     code, out, err = run_cli(capsys, *argv)
     assert code == cli.EXIT_USAGE and out == "", err
     assert len(err.strip().splitlines()) == 1 and "a number from" in err, err
+
+
+def test_a_batch_size_no_backend_can_count_is_one_line_exit_2(capsys, tmp_path):
+    """Seen: a 400-digit --batch-size reached Keras's fit and ended in StopIteration (exit 3)."""
+    huge = "9" * 400
+    code, out, err = run_cli(capsys, "train", "softmax", "--batch-size", huge, "--out", str(tmp_path / "r"))
+    assert code == cli.EXIT_USAGE and out == "" and len(err.strip().splitlines()) == 1, err
+    assert "batch_size must be a whole number from 1 to 2147483647" in err

@@ -76,7 +76,7 @@ def broken(result, **changes) -> dict:
         ({"model": 3}, "'model' missing or not a str"),
         ({"environment": []}, "'environment' missing or not a dict"),
         ({"params": {"total": 1}}, "'params' needs whole numbers total, trainable, non_trainable"),
-        ({"recipe": {"epochs": 0}}, "'recipe': epochs must be a whole number >= 1"),
+        ({"recipe": {"epochs": 0}}, "'recipe': epochs must be a whole number from 1 to 2147483647"),
         ({"recipe": {"optimizer": "sgd"}}, "'recipe': "),
         ({"history": {"loss": [0.1] * 3}}, "'history.accuracy' missing or not a list of numbers"),
         ({"epoch_seconds": [1.0]}, "history and epoch_seconds differ in length"),
