@@ -175,12 +175,17 @@ class RunResult:
 ENVIRONMENT_TEXT = ("python", "keras", "backend", "numpy", "cpu", "machine", "tensorflow", "jax", "torch")
 
 
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not JSON (the files are written strict)")
+
+
 def read_json(path: Path, what: str) -> dict:
+    """A strict JSON object (NaN and Infinity refused, as the writers never write them)."""
     try:
-        data = json.loads(Path(path).read_text("utf-8"))
+        data = json.loads(Path(path).read_text("utf-8"), parse_constant=_not_json)
     except FileNotFoundError:
         raise ResultError(f"{path}: no {what} file here") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
         raise ResultError(f"{path}: malformed {what} file ({reason}); delete it and rerun") from None
     if not isinstance(data, dict):

@@ -18,6 +18,7 @@ from mnist_mlp import golden, models
 from mnist_mlp.gates import CalibrationError, accuracy
 from mnist_mlp.gates.accuracy import calibrate, merge_gates, section
 from mnist_mlp.recipe import DEFAULT_RECIPE
+from mnist_mlp.results import ResultError, load_run
 
 FILE = golden.load("gates")
 SECTIONS = FILE["backends"]
@@ -404,3 +405,29 @@ def test_results_are_gated_by_their_own_backends_thresholds(backend, offset, pas
         assert rows[name].threshold == section["models"][name]["min_test_accuracy"], name
         assert rows[name].passed is passed, name
     assert rows["mean(7)"].threshold == section["min_mean_test_accuracy"]
+
+
+@pytest.mark.parametrize("existing", ['{"backends": []}', '{"backends": {"tensorflow": "x"}}'],
+                         ids=["backends-list", "section-text"])
+def test_calibrate_into_a_malformed_gates_file_is_one_line_and_keeps_it(tmp_path, capsys, make_result,
+                                                                         write_run, existing):
+    from mnist_mlp import cli
+
+    for seed, offset in SEED_OFFSETS.items():
+        write_run(tmp_path / f"seed-{seed}", crafted_run(make_result, offset, seed).values())
+    target = tmp_path / "gates.json"
+    target.write_text(existing)
+    seeds = [str(tmp_path / f"seed-{seed}") for seed in SEED_OFFSETS]
+    assert cli.main(["calibrate", *seeds, "--write", str(target)]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "malformed gates file" in err and len(err.strip().splitlines()) == 1, err
+    assert target.read_text() == existing
+
+
+def test_a_result_holding_nan_text_is_malformed(tmp_path, make_result, write_run):
+    """JSON files are strict: the writers never write NaN, so a reader never takes it."""
+    write_run(tmp_path, [make_result("arch1_relu")])
+    path = tmp_path / "arch1_relu" / "result.json"
+    path.write_text(path.read_text().replace('"step_ms": 6.5', '"step_ms": NaN'))
+    with pytest.raises(ResultError, match="NaN is not JSON"):
+        load_run(tmp_path)

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mnist_mlp import golden, stats
+from mnist_mlp.errors import MALFORMED
 from mnist_mlp.gates import FAIL, PASS, CalibrationError, Column, number
 from mnist_mlp.models import NOTEBOOK_MODELS, names
 from mnist_mlp.recipe import DEFAULT_RECIPE
@@ -325,7 +326,13 @@ def calibrate_file(run_dirs: Sequence[str | Path], target: Path,
     first = next(iter(runs.values()))
     name = stack_section(first)
     existing = read_json(target, "gates") if target.is_file() else None
-    current = (existing or {}).get("backends", {}).get(name)
-    new = calibrate(runs, next(iter(first.values())).environment, current, alpha)
-    write_json(target, merge_gates(existing, name, new))
+    try:  # the existing file's sections are read here (its measurements pool with the new ones)
+        current = (existing or {}).get("backends", {}).get(name)
+        new = calibrate(runs, next(iter(first.values())).environment, current, alpha)
+        merged = merge_gates(existing, name, new)
+    except MALFORMED as exc:
+        why = " ".join(str(exc).split())[:80]
+        raise CalibrationError(f"{target}: malformed gates file ({type(exc).__name__}: {why}); "
+                               "fix it or write to a new --write") from None
+    write_json(target, merged)
     return name, new["calibration_seeds"]
