@@ -106,6 +106,10 @@ def render(tries: list[dict]) -> str:
             lines += [f"| {t['try']} | " + " | ".join(f"{t['speed'][m][0]:.3f} {t['speed'][m][1]}"
                                                        for m in models)
                       + f" | {t['exit']} | {t['seconds']:.0f} |" for t in rows]
+            lines += ["", "Per model: " + "; ".join(
+                f"{m} SLOWER in {sum(t['speed'][m][1] == 'SLOWER' for t in rows)}/{len(rows)}, ratios "
+                f"{min(t['speed'][m][0] for t in rows):.3f}-{max(t['speed'][m][0] for t in rows):.3f}"
+                for m in models) + "."]
         lines.append("")
     return "\n".join(lines)
 
