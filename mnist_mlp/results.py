@@ -182,11 +182,16 @@ def _not_json(constant: str):
 def read_json(path: Path, what: str) -> dict:
     """A strict JSON object (NaN and Infinity refused, as the writers never write them)."""
     try:
-        data = json.loads(Path(path).read_text("utf-8"), parse_constant=_not_json)
+        text = Path(path).read_text("utf-8")
+        data = json.loads(text, parse_constant=_not_json)
     except FileNotFoundError:
         raise ResultError(f"{path}: no {what} file here") from None
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+    except (OSError, UnicodeDecodeError, RecursionError) as exc:  # before ValueError: one of them
         reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise ResultError(f"{path}: malformed {what} file ({reason}); delete it and rerun") from None
+    except ValueError as exc:  # not JSON, or NaN / Infinity text: name the field that holds it
+        found = re.search(r'"([^"\\]{1,40})"\s*:\s*(NaN|-?Infinity)', text)
+        reason = f"{found[1]} is {found[2]}, not a JSON number" if found else exc
         raise ResultError(f"{path}: malformed {what} file ({reason}); delete it and rerun") from None
     if not isinstance(data, dict):
         raise ResultError(f"{path}: malformed {what} file (not a JSON object); delete it and rerun")

@@ -429,5 +429,5 @@ def test_a_result_holding_nan_text_is_malformed(tmp_path, make_result, write_run
     write_run(tmp_path, [make_result("arch1_relu")])
     path = tmp_path / "arch1_relu" / "result.json"
     path.write_text(path.read_text().replace('"step_ms": 6.5', '"step_ms": NaN'))
-    with pytest.raises(ResultError, match="NaN is not JSON"):
+    with pytest.raises(ResultError, match="step_ms is NaN, not a JSON number"):
         load_run(tmp_path)
