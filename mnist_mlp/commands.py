@@ -134,12 +134,12 @@ def cmd_reproduce(args) -> int:
     started, started_at = time.perf_counter(), datetime.now(timezone.utc)
     plan = make_plan(args.models or names(), args.seeds or [args.seed], _recipe(args), args.out,
                      args.data, args.jobs, per_seed_folders=bool(args.seeds), restart=args.restart)
-    if calibration := sorted(set(plan.seeds) & _calibration_seeds()):
-        print(f"note: seed{'s' * (len(calibration) > 1)} {', '.join(map(str, calibration))} calibrated "
-              "the accuracy gate (golden/measured/gates.json): its bound is for new seeds; to compare "
-              "two stacks use seeds from 11 (docs/upgrade.md)", flush=True)
     out = reproduce.prepare_run_dir(plan.out)
     with reproduce.locked(out, plan.seeds, plan.per_seed_folders):  # held until the reports are written
+        if calibration := sorted(set(plan.seeds) & _calibration_seeds()):  # said before it trains
+            print(f"note: seed{'s' * (len(calibration) > 1)} {', '.join(map(str, calibration))} "
+                  "calibrated the accuracy gate (golden/measured/gates.json): its bound is for new "
+                  "seeds; to compare two stacks use seeds from 11 (docs/upgrade.md)", flush=True)
         if not plan.jobs_given and plan.jobs == 1 and len(plan.cores) > 1:
             print("training in this process on every core: faster than worker processes for a job "
                   "this small (--jobs N forces N)", flush=True)
