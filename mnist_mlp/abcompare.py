@@ -116,8 +116,11 @@ def compare_paired(key: tuple[str, str], base: np.ndarray, candidate: np.ndarray
     ratio = float(np.exp(np.median(logs)))
     ci = stats.bootstrap((logs,), np.median, confidence_level=CONFIDENCE, n_resamples=RESAMPLES,
                          method="percentile", rng=np.random.default_rng(0)).confidence_interval
-    p_slower = float(stats.wilcoxon(logs, alternative="greater").pvalue)
-    p_faster = float(stats.wilcoxon(logs, alternative="less").pvalue)
+    if np.any(logs):
+        p_slower = float(stats.wilcoxon(logs, alternative="greater").pvalue)
+        p_faster = float(stats.wilcoxon(logs, alternative="less").pvalue)
+    else:  # every pair equal (a file against itself): no evidence either way; the signed-rank
+        p_slower = p_faster = 1.0  # test drops zero differences and would divide by zero
     return comparison(key, base, candidate, ratio, (float(np.exp(ci.low)), float(np.exp(ci.high))),
                       (p_slower, p_faster), threshold, alpha, paired=True)
 

@@ -37,9 +37,10 @@ def medians_ms(bench: dict, source: str = "benchmark JSON") -> dict[tuple[str, s
 
 
 def backend_of(bench: dict) -> str:
-    """The Keras backend a benchmark run measured (its extra_info), else UNRECORDED_BACKEND."""
-    for entry in bench["benchmarks"]:
-        backend = entry.get("extra_info", {}).get("backend")
+    """The Keras backend a benchmark run measured (its tagged benchmarks' extra_info, validated
+    text), else UNRECORDED_BACKEND."""
+    for benchmark in benchjson.benchmarks(bench).values():
+        backend = benchmark.extra_info.get("backend")
         if backend:
             return backend
     return golden.UNRECORDED_BACKEND
@@ -91,19 +92,11 @@ def step_measures(bench: dict) -> dict[tuple[str, str], dict]:
     """``(kind, model) -> {step_ms, floor_ms, mfu, busy_threads, cpus}`` for every tagged
     benchmark; step and epoch entries (time per step) carry MFU and floor when they recorded
     ``flops`` and ``peak_flops``."""
-    per_step = medians_ms(bench)
     found = {}
-    for entry in bench["benchmarks"]:
-        info = entry.get("extra_info", {})
-        if "kind" not in info:
-            continue
-        key = (info["kind"], info.get("model"))
-        ms = per_step[key] / (info.get("steps", 1) if info["kind"] == "epoch" else 1)
-        flops, peak = info.get("flops"), info.get("peak_flops")
-        cpus = info.get("cpus")
-        found[key] = {"step_ms": ms, "floor_ms": info.get("floor_ms"),
-                      "mfu": flops / (ms / 1e3) / peak if flops and peak else None,
-                      "busy_threads": info.get("busy_threads"),
+    for key, benchmark in benchjson.benchmarks(bench).items():  # validated: finite, in range
+        info, cpus = benchmark.extra_info, benchmark.extra_info.get("cpus")
+        found[key] = {"step_ms": benchmark.step_ms, "floor_ms": info.get("floor_ms"),
+                      "mfu": benchmark.measured_mfu, "busy_threads": info.get("busy_threads"),
                       "cpus": len(cpus) if isinstance(cpus, list) else None}
     return found
 
