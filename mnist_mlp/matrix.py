@@ -102,14 +102,9 @@ def _by_seed(runs: list[dict[str, RunResult]]) -> dict[int, dict[str, RunResult]
     return {next(iter(run.values())).seed: run for run in runs}
 
 
-def load_seed_run(path: Path) -> dict[str, RunResult]:
-    """One run folder's results (``load_run`` checks they are one run of the folder's seed)."""
-    return load_run(path)
-
-
 def seed_runs(folder: Path) -> dict[int, dict[str, RunResult]]:
     """``seed -> run`` of a folder of ``seed-S/`` run folders, or of one run folder."""
-    return _by_seed([load_seed_run(path) for path in run_folders(folder)])
+    return _by_seed([load_run(path) for path in run_folders(folder)])
 
 
 def saved_configs(folders: list[Path], runs: list[dict[str, RunResult]]) -> dict[str, tuple]:
@@ -126,10 +121,17 @@ def saved_configs(folders: list[Path], runs: list[dict[str, RunResult]]) -> dict
 
 
 def load_steps(path: Path) -> dict[str, StepTimes]:
-    """The ``kind == "step"`` benchmarks of a pytest-benchmark JSON, per model."""
-    return {model: StepTimes(b.median_ms, b.rounds_ms, b.mfu)
-            for (kind, model), b in benchjson.benchmarks(benchjson.load(path), str(path)).items()
-            if kind == "step"}
+    """The ``kind == "step"`` benchmarks of a pytest-benchmark JSON, per model, each with its
+    timed rounds (the speed delta tests them, as bench-compare does)."""
+    steps = {model: StepTimes(b.median_ms, b.rounds_ms, b.mfu)
+             for (kind, model), b in benchjson.benchmarks(benchjson.load(path), str(path)).items()
+             if kind == "step"}
+    for model, step in steps.items():
+        if not step.rounds_ms:
+            raise benchjson.BenchJSONError(
+                f"{path}: the step of {model} has no per-round stats.data (the speed delta tests "
+                f"every round); {benchjson.RERUN}")
+    return steps
 
 
 def load_env_run(folder: str | Path) -> EnvRun:
@@ -138,7 +140,7 @@ def load_env_run(folder: str | Path) -> EnvRun:
         raise MatrixError(f"{folder}: no such run folder; pass folders written by 'tox -m matrix'")
     bench = folder / BENCHMARKS_FILE
     folders = run_folders(folder)
-    runs = [load_seed_run(path) for path in folders]
+    runs = [load_run(path) for path in folders]  # each one run of its folder's seed
     return EnvRun(folder.name, _by_seed(runs), load_steps(bench) if bench.is_file() else {},
                   saved_configs(folders, runs))
 
