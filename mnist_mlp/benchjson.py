@@ -15,6 +15,7 @@ import dataclasses
 import json
 import math
 import os
+import stat
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,11 +58,25 @@ class Benchmark:
         return flops / (self.step_ms / 1e3) / peak if flops and peak else None
 
 
+MAX_BYTES = 256 * 2**20  # far above any benchmark run's JSON; a bigger file is not one
+
+
+def _read_regular_file(path: str | os.PathLike) -> str:
+    """The text of ``path`` if it is a regular file of at most MAX_BYTES (a FIFO or a device would
+    block or never end), opened without waiting for a writer."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, encoding="utf-8") as f:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
+            raise BenchJSONError(f"{path}: not a benchmark JSON file (a regular file of at most "
+                                 f"{MAX_BYTES >> 20} MiB); give the file --benchmark-json wrote")
+        return f.read()
+
+
 def load(path: str | os.PathLike) -> dict:
     """Parse and validate a ``--benchmark-json`` file."""
     try:
-        with open(path, encoding="utf-8") as f:
-            bench = json.load(f)
+        bench = json.loads(_read_regular_file(path))
     except FileNotFoundError:
         raise BenchJSONError(f"{path}: no such file (run the benchmarks with --benchmark-json)") from None
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:

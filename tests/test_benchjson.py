@@ -87,3 +87,19 @@ def test_a_malformed_benchmark_file_is_one_line_and_exit_2(kind, command, tmp_pa
     code, _, err = run_cli(capsys, command, *map(str, files))
     assert code == 2, err[-1500:]
     assert err.count("\n") == 1 and "bad.json" in err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_benchmark_path_that_is_not_a_regular_file_is_refused_without_waiting(tmp_path, capsys, kind):
+    """Seen: bench-check on a FIFO waited for a writer forever; on /dev/zero it read forever."""
+    import os
+
+    from cli_run import run_cli
+
+    path = tmp_path / "bench.json"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    code, _, err = run_cli(capsys, "bench-check", str(path))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "not a benchmark JSON file" in err, err
