@@ -210,7 +210,8 @@ def read_result(path: Path, model: str | None = None) -> RunResult:
         raise ResultError(f"{path}: malformed result.json ({type(exc).__name__}: {exc}); "
                           "delete it and retrain that model") from None
     if model is not None and result.model != model:
-        raise ResultError(f"{path}: holds {result.model}'s result, not {model}'s (moved or swapped "
+        named = result.model if result.model.isprintable() else repr(result.model)  # one line
+        raise ResultError(f"{path}: holds {named}'s result, not {model}'s (moved or swapped "
                           "between model folders); put it back in its own folder, or delete it and retrain")
     return result
 

@@ -106,3 +106,14 @@ def test_a_linked_model_folder_is_not_read_as_the_runs(command, tmp_path, make_r
 def test_only_the_folder_name_seed_folder_writes_is_a_seed_folder(name):
     assert results.folder_seed(name) is None
     assert results.folder_seed("seed-5") == 5 and results.folder_seed("seed-0") == 0
+
+
+def test_a_foreign_model_name_that_breaks_lines_is_named_in_one_line(tmp_path, make_result, write_run,
+                                                                   capsys):
+    """Found by the fuzzer: a model named "\\x1e" (a line boundary to str.splitlines)."""
+    import json
+
+    write_run(tmp_path / "run", [make_result("arch1_relu")])
+    path = tmp_path / "run" / "arch1_relu" / "result.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "model": "\x1e"}))
+    assert "holds '\\x1e''s result" in one_line_exit_2(capsys, "verify", str(tmp_path / "run"))
