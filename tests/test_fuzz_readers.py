@@ -295,9 +295,9 @@ def _untagged(info: dict) -> dict:
     return changed
 
 
-# What the fuzzer found (each its shrunk input), and the type confusions of the issue, each
-# through the command that crashed on it (exit 3, or stderr beyond one line); the last number is
-# the exit it gives now. bench-compare reads the file as the base, against the valid candidate.
+# Inputs that once crashed a command (exit 3, or stderr beyond one line), each shrunk, with the
+# command and the exit it must give (the last number). bench-compare reads the file as the base,
+# against the valid candidate.
 FOUND = {
     "a round of 5e-324 s (log of 0 per step)": ("bench-compare", _round(0, 5e-324), 2),
     "a round of 1e308 s (infinite per step)": ("bench-compare", _round(0, 1e308), 2),
