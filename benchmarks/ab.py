@@ -49,17 +49,16 @@ DEFAULT_MODELS, DEFAULT_PAIRS, DEFAULT_BENCH_ROUNDS = ("arch1_relu", "arch2_bn_d
 # What this tree's benchmark code needs from the mnist_mlp under test (its instruments are this
 # tree's, benchmarks/instruments/): exit 3 if it has no mnist_mlp at all (a wrong --base-python),
 # 4 if its mnist_mlp predates the seeded draws the benchmarks build models with, compat's access
-# to fit's compiled step, or the FLOP count and GEMM peak the instruments import.
+# to fit's compiled step, or the FLOP count and GEMM peak the instruments import (in either
+# layout: instruments/library.py). argv[1] is this tree's benchmarks/ folder.
 HARNESS_PROBE = """import sys
 try:
     import mnist_mlp
 except ImportError:
     sys.exit(3)
+sys.path.insert(0, sys.argv[1])
 try:
-    import mnist_mlp.draws, mnist_mlp.models, mnist_mlp.recipe, mnist_mlp.train
-    from mnist_mlp.flops import Product, step_flops, step_products, trainable_params, widths
-    from mnist_mlp.peak import PEAK_N, PEAK_REPEATS, best_peak, gemm_flops_per_s, measure_peaks
-    from mnist_mlp.compat import jax_train_state, put_jax_state, steps_per_execution
+    from instruments import library, roofline, train_step
 except ImportError:
     sys.exit(4)
 print(mnist_mlp.__file__)
@@ -265,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
                   "nothing to compare; `git fetch --unshallow` gives the A/B its base")
             return 0
         base_env["PYTHONPATH"] = str(base_src)
-    probe = subprocess.run([base_python, "-c", HARNESS_PROBE], cwd=args.out, capture_output=True,
+    probe = subprocess.run([base_python, "-c", HARNESS_PROBE, str(INSTRUMENTS.parent)], cwd=args.out,
+                           capture_output=True,
                            text=True, env={**os.environ, **base_env}, check=False)
     if probe.returncode == 4:
         print(f"ab: the base ({args.base_rev or base_python}) predates the A/B harness "

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import ab
 
-from mnist_mlp import abcompare
 from mnist_mlp.files import write_json
+from mnist_mlp.judging import abcompare
 
 TREE = Path(__file__).resolve().parent.parent
 

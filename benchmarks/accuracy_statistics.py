@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from mnist_mlp.files import write_or_print
-from mnist_mlp.matrix import seed_runs
+from mnist_mlp.judging.matrix import seed_runs
 
 CANDIDATES = (1, 3, 5, 10)  # K: the mean of the last K epochs (1: the final epoch)
 

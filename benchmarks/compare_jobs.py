@@ -42,7 +42,7 @@ def reproduce(out: Path, jobs: int, epochs: int, backend: str, cpus: list[int] |
 
 def outcomes(run: Path) -> dict[str, tuple]:
     """Each model's test accuracy, test loss and per-epoch history, as saved."""
-    from mnist_mlp.results import read_result
+    from mnist_mlp.training.results import read_result
 
     found = {}
     for path in sorted(run.glob("*/result.json")):

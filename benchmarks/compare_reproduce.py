@@ -26,8 +26,8 @@ import time
 
 
 def notebook_way(names: list[str], epochs: int) -> dict[str, float]:
-    from mnist_mlp import data, models
-    from mnist_mlp.preprocess import preprocess
+    from mnist_mlp.notebook import data, models
+    from mnist_mlp.notebook.preprocess import preprocess
 
     (x_train, y_train), (x_test, y_test) = data.load_mnist()
     x_train, y_train = preprocess(x_train, y_train)
@@ -45,9 +45,9 @@ def notebook_way(names: list[str], epochs: int) -> dict[str, float]:
 
 
 def ours(names: list[str], epochs: int) -> dict[str, float]:
-    from mnist_mlp import data
-    from mnist_mlp.recipe import Recipe
-    from mnist_mlp.train import Dataset, train_and_evaluate
+    from mnist_mlp.notebook import data
+    from mnist_mlp.notebook.recipe import Recipe
+    from mnist_mlp.training.train import Dataset, train_and_evaluate
 
     dataset = Dataset.from_mnist(data.load_mnist())
     seconds = {}
@@ -78,7 +78,7 @@ def run_worker(worker: str, names: list[str], epochs: int, backend: str | None):
 
 
 def main() -> int:
-    from mnist_mlp.models import NOTEBOOK_MODELS
+    from mnist_mlp.notebook.models import NOTEBOOK_MODELS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(NOTEBOOK_MODELS))

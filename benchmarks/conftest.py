@@ -40,12 +40,12 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import instruments
 from instruments import roofline
+from instruments.library import data, recipe, train
 
 import mnist_mlp
-from mnist_mlp import data
 from mnist_mlp.compat import backend_name, versions
-from mnist_mlp.recipe import DEFAULT_RECIPE
-from mnist_mlp.train import Dataset
+
+DEFAULT_RECIPE, Dataset = recipe.DEFAULT_RECIPE, train.Dataset
 
 POOLS = {**cpu_set.size_pools(backend_name(), len(CPUS)), "blas": len(CPUS)}
 

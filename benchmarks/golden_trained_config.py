@@ -6,7 +6,7 @@
 Each model trains one epoch on a 2,048-image synthetic slice through ``train_and_evaluate``; the
 description is taken at fit start (``trained_config.DescribeAtTrainBegin``) and its fit group is the
 notebook's. A tool that writes golden/, as ``mnist-mlp calibrate`` is for the gates: the library
-only describes and diffs (mnist_mlp/trained_config.py).
+only describes and diffs (mnist_mlp/judging/trained_config.py).
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ import tempfile
 
 import numpy as np
 
-from mnist_mlp import golden, models
-from mnist_mlp.config_diff import diff
-from mnist_mlp.trained_config import GOLDEN, DescribeAtTrainBegin, expected, major, notebook_fit
+from mnist_mlp.judging.config_diff import diff
+from mnist_mlp.judging.trained_config import GOLDEN, DescribeAtTrainBegin, expected, major, notebook_fit
+from mnist_mlp.notebook import golden, models
 
 
 def capture(name: str) -> dict:
     """Train ``name`` one epoch on a 2,048-image synthetic slice through ``train_and_evaluate`` and
     return the description taken at fit start, its fit group the notebook's (``notebook_fit``)."""
-    from mnist_mlp.recipe import Recipe
-    from mnist_mlp.train import Dataset, train_and_evaluate
+    from mnist_mlp.notebook.recipe import Recipe
+    from mnist_mlp.training.train import Dataset, train_and_evaluate
 
     rng = np.random.default_rng(0)
     x = rng.random((2048, 784), dtype=np.float32)

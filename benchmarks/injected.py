@@ -13,9 +13,11 @@ import math
 import os
 
 from instruments import roofline
+from instruments.library import models
 
 from mnist_mlp.compat import keras
-from mnist_mlp.models import INPUT_DIM
+
+INPUT_DIM = models.INPUT_DIM
 
 ENV = "MNIST_MLP_BENCH_INJECT"
 

@@ -42,8 +42,8 @@ def plant(defect: str, dataset, fraction: float | None = None, draw: int = LABEL
     replaces ``fraction`` of the labels (default: the defect's own), drawn with seed ``draw``."""
     import numpy as np
 
-    from mnist_mlp import train
     from mnist_mlp.compat import compile_options, keras
+    from mnist_mlp.training import train
 
     if defect in LABEL_NOISE:
         rng = np.random.default_rng(draw)
@@ -83,7 +83,7 @@ def plant_in_process(spec: str) -> None:
     if defect not in LABEL_NOISE:
         plant(defect, None)
         return
-    from mnist_mlp import train
+    from mnist_mlp.training import train
     original = train.train_and_evaluate
 
     def train_and_evaluate(name, dataset, *args, **kwargs):
@@ -97,9 +97,9 @@ def plant_in_process(spec: str) -> None:
 
 def worker(args) -> int:
     """Train this worker's seeds (one model after the other) with the defect planted."""
-    from mnist_mlp import data
-    from mnist_mlp.recipe import DEFAULT_RECIPE
-    from mnist_mlp.train import Dataset, train_and_evaluate
+    from mnist_mlp.notebook import data
+    from mnist_mlp.notebook.recipe import DEFAULT_RECIPE
+    from mnist_mlp.training.train import Dataset, train_and_evaluate
 
     dataset = plant(args.defect, Dataset.from_mnist(data.load_mnist()))
     for seed in args.seeds:

@@ -28,10 +28,10 @@ from pathlib import Path
 
 from scipy import stats
 
-from mnist_mlp import compare
 from mnist_mlp.files import write_or_print
-from mnist_mlp.gates import accuracy
-from mnist_mlp.matrix import seed_runs
+from mnist_mlp.judging import compare
+from mnist_mlp.judging.gates import accuracy
+from mnist_mlp.judging.matrix import seed_runs
 
 
 def _gate_passes(runs: list, model: str, gates: dict) -> bool:

@@ -3,7 +3,7 @@
     python benchmarks/section_equality.py runs/tf-v1 runs/jax-v1 \
         --write docs/results/section-equality.md
 
-Both folders hold ``seed-S/`` runs drawn by the project (``mnist_mlp.draws``), so a seed both
+Both folders hold ``seed-S/`` runs drawn by the project (``mnist_mlp.notebook.draws``), so a seed both
 trained starts from the same weights and sees the same batches on both stacks: per model, the
 paired difference of the gated statistic over the shared seeds (mean, sd, paired t-test) and
 Welch's t-test over all seeds of each. Where no model differs, the candidate stack is judged by
@@ -20,8 +20,8 @@ from pathlib import Path
 from scipy import stats
 
 from mnist_mlp.files import write_or_print
-from mnist_mlp.gates.accuracy import STATISTIC, gated_value
-from mnist_mlp.matrix import seed_runs
+from mnist_mlp.judging.gates.accuracy import STATISTIC, gated_value
+from mnist_mlp.judging.matrix import seed_runs
 
 
 def values(folder: Path) -> dict[str, dict[int, float]]:

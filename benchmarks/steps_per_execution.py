@@ -31,7 +31,7 @@ KEPT = TREE / "benchmarks" / "results" / "steps-per-execution.json"
 
 def one_run(backend: str, model: str, value: int, epochs: int, core: int, out: Path) -> dict:
     """Train once pinned to ``core``; the median epoch seconds and step ms after the first epoch."""
-    from mnist_mlp.results import read_result
+    from mnist_mlp.training.results import read_result
 
     env = {**os.environ, "KERAS_BACKEND": backend}
     command = [sys.executable, "-m", "mnist_mlp", "train", model, "--epochs", str(epochs),

@@ -36,12 +36,12 @@ import injected
 import pytest
 import turns
 from instruments import cpus, roofline
+from instruments.library import draws, models, recipe, train
 from instruments.train_step import compiled_train_step
 
-from mnist_mlp import draws, models
 from mnist_mlp.compat import KERAS_3
-from mnist_mlp.recipe import DEFAULT_RECIPE
-from mnist_mlp.train import compile_model
+
+DEFAULT_RECIPE, compile_model = recipe.DEFAULT_RECIPE, train.compile_model
 
 ROUNDS = int(os.environ.get("MNIST_MLP_BENCH_ROUNDS") or 50)
 # The notebook's recipe at 8 steps a call, whatever the training default: the speed budgets and

@@ -10,7 +10,7 @@ of the base stack's requirements with the pins applied, every other pin kept whe
 the same ``mnist_mlp`` source installed in each. Then, for every model:
 
 1. accuracy: ``mnist-mlp reproduce`` of the same seeds in each environment, seeds added where the
-   paired comparison needs them (``mnist_mlp.upgrade.seeds_wanted``);
+   paired comparison needs them (``mnist_mlp.judging.upgrade.seeds_wanted``);
 2. build: each model's configuration as trained and parameter counts, diffed;
 3. speed: ``benchmarks/ab.py`` between the two environments' Pythons, interleaved on the same cores.
 
@@ -36,13 +36,13 @@ from pathlib import Path
 import stacks
 from ab import absolute_path, env_pairs
 
-from mnist_mlp import abcompare, compare, upgrade
-from mnist_mlp.benchjson import load as load_bench_json
-from mnist_mlp.config_diff import SAVED, diff
 from mnist_mlp.errors import MnistMlpError
 from mnist_mlp.files import write_json, write_text
-from mnist_mlp.models import names as model_names
-from mnist_mlp.results import seed_folder
+from mnist_mlp.judging import abcompare, compare, upgrade
+from mnist_mlp.judging.config_diff import SAVED, diff
+from mnist_mlp.measuring.benchjson import load as load_bench_json
+from mnist_mlp.notebook.models import names as model_names
+from mnist_mlp.training.results import seed_folder
 
 TREE = stacks.TREE
 KEPT = TREE / "benchmarks" / "results" / "upgrade"
@@ -270,6 +270,8 @@ def parse_arguments(argv):
     candidate.add_argument("--pin", nargs="+", default=[], metavar="REQ",
                            help="requirements replacing the base stack's of the same name")
     candidate.add_argument("--candidate-lock", type=absolute_path)
+    parser.add_argument("--base-python", help="the base's Python (default: the base stack's); with "
+                        "--candidate-python, a Python upgrade on one lock")
     candidate.add_argument("--candidate-python", help="default: the base stack's Python")
     parser.add_argument("--backend", help="default: KERAS_BACKEND, else jax where the lock has it, "
                         "else tensorflow")
@@ -312,8 +314,9 @@ def parse_arguments(argv):
                      "(or, to test the verdict, --candidate-env or --plant)")
     if unknown := set(args.models) - set(model_names()):
         parser.error(f"unknown models {', '.join(sorted(unknown))}; the models: {', '.join(model_names())}")
-    args.base_python = stacks.STACKS[args.base][0]
-    args.candidate_python = args.candidate_python or args.base_python
+    stack_python = stacks.STACKS[args.base][0]
+    args.base_python = args.base_python or stack_python
+    args.candidate_python = args.candidate_python or stack_python
     return args
 
 

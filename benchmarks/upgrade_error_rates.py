@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from mnist_mlp.models import names as model_names
+from mnist_mlp.notebook.models import names as model_names
 
 TREE = Path(__file__).resolve().parent.parent
 KEPT = TREE / "benchmarks" / "results" / "upgrade-error-rates.json"
@@ -70,7 +70,7 @@ def try_once(kind: str, index: int, out: Path, models: list[str]) -> dict:
 def summary_of_accuracy(verdict: dict) -> dict:
     """model -> [seeds, mean difference in points, outcome]."""
     sys.path.insert(0, str(TREE))
-    from mnist_mlp.upgrade import Verdict
+    from mnist_mlp.judging.upgrade import Verdict
     return {row.model: [row.seeds, round(row.mean * 100, 4), row.outcome]
             for row in Verdict.from_json(verdict).paired()}
 

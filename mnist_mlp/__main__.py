@@ -1,5 +1,5 @@
 import sys
 
-from mnist_mlp.cli import main
+from mnist_mlp.cli.main import main
 
 sys.exit(main())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from mnist_mlp import data
+from mnist_mlp.notebook import data
 
 # The user's real cache locations, read before any test changes the environment.
 REAL_CACHE = data.cache_path()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mnist_mlp import cli
+from mnist_mlp.cli import main as cli
 
 
 def run_cli(capsys, *argv) -> tuple[int, str, str]:

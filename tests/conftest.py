@@ -18,7 +18,7 @@ from cache_watch import REAL_CACHE, REAL_DATA, REAL_KERAS_CACHE, WATCHED, snapsh
 from fake_runs import make_result, write_run
 from hypothesis import settings
 
-from mnist_mlp import data
+from mnist_mlp.notebook import data
 
 # Hypothesis (tests/test_fuzz_readers.py): a few hundred cases per reader in the fast suite,
 # 10,000 with HYPOTHESIS_PROFILE=fuzz (tox -e fuzz); no example database (nothing written).
@@ -69,7 +69,7 @@ def mnist_cache(mnist, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def dataset(mnist):
-    from mnist_mlp.train import Dataset
+    from mnist_mlp.training.train import Dataset
 
     return Dataset.from_mnist(mnist.as_keras_tuple())
 
@@ -77,7 +77,7 @@ def dataset(mnist):
 @pytest.fixture(scope="session")
 def small_dataset(dataset):
     """2,048 training and 512 test images: one epoch trains in about a second."""
-    from mnist_mlp.train import Dataset
+    from mnist_mlp.training.train import Dataset
 
     return Dataset(dataset.x_train[:2048], dataset.y_train[:2048], dataset.x_test[:512], dataset.y_test[:512])
 

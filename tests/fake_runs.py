@@ -22,9 +22,9 @@ def make_result(
     above 97.5 %. Parameter counts are the notebook's (golden/notebook/architectures.json)."""
     import numpy as np
 
-    from mnist_mlp import golden
-    from mnist_mlp.recipe import Recipe
-    from mnist_mlp.results import PARAM_KEYS, EpochRecord, RunResult
+    from mnist_mlp.notebook import golden
+    from mnist_mlp.notebook.recipe import Recipe
+    from mnist_mlp.training.results import PARAM_KEYS, EpochRecord, RunResult
 
     epoch = np.arange(1, epochs + 1)
     loss = train_loss + (0.25 - train_loss) * np.exp(-(epoch - 1) / 3)

@@ -1,5 +1,5 @@
 """``mnist-mlp bench-compare BASE CANDIDATE``: per-model candidate/base ratio with a confidence
-interval, exit 1 only on a significant slowdown of at least the threshold (mnist_mlp.abcompare)."""
+interval, exit 1 only on a significant slowdown of at least the threshold (mnist_mlp.judging.abcompare)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from mnist_mlp import abcompare, cli
+from mnist_mlp.cli import main as cli
+from mnist_mlp.judging import abcompare
 
 
 def bench(per_model: dict[str, list[float]], steps: int = 1, kind: str = "step",

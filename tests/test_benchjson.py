@@ -1,4 +1,4 @@
-"""One reader of pytest-benchmark JSON (mnist_mlp.benchjson): the speed gate, the A/B and the
+"""One reader of pytest-benchmark JSON (mnist_mlp.measuring.benchjson): the speed gate, the A/B and the
 matrix read the same per-step numbers from one file, and reject the same malformed ones."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from cli_run import run_cli
 
-from mnist_mlp import abcompare, benchjson, matrix
-from mnist_mlp.gates import speed
+from mnist_mlp.judging import abcompare, matrix
+from mnist_mlp.judging.gates import speed
+from mnist_mlp.measuring import benchjson
 
 
 def bench_file(tmp_path, **info_changes):

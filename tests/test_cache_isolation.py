@@ -7,7 +7,7 @@ import os
 
 from cache_watch import REAL_CACHE, REAL_KERAS_CACHE, snapshot
 
-from mnist_mlp import data
+from mnist_mlp.notebook import data
 
 
 def test_every_test_gets_its_own_empty_caches(isolated_caches):

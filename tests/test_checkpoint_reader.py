@@ -21,9 +21,10 @@ from fuzzing import FUZZ, mutated_json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mnist_mlp import checkpoint, models
-from mnist_mlp.recipe import DEFAULT_RECIPE
-from mnist_mlp.train import compile_model
+from mnist_mlp.notebook import models
+from mnist_mlp.notebook.recipe import DEFAULT_RECIPE
+from mnist_mlp.training import checkpoint
+from mnist_mlp.training.train import compile_model
 
 MODEL = "softmax"
 RECORD = {"loss": 0.5, "accuracy": 0.8, "val_loss": 0.4, "val_accuracy": 0.85, "seconds": 1.5,

@@ -100,7 +100,7 @@ def test_weekly_workflow_and_tox_default_to_the_same_seeds():
 def new_draws_sections() -> list[str]:
     """The gates.json sections that judge runs of the project's draws (the others judge only
     results written before it drew them)."""
-    from mnist_mlp import draws
+    from mnist_mlp.notebook import draws
 
     backends = json.loads((ROOT / "golden" / "measured" / "gates.json").read_text())["backends"]
     return [name for name, section in backends.items() if section.get("draws") == draws.SCHEME]
@@ -111,8 +111,8 @@ def test_some_section_judges_the_new_draws():
 
 
 def test_every_matrix_stack_is_judged_by_a_section_of_the_new_draws():
-    from mnist_mlp import draws
-    from mnist_mlp.gates import accuracy
+    from mnist_mlp.judging.gates import accuracy
+    from mnist_mlp.notebook import draws
 
     for backend, keras in (("tensorflow", "3.15.1"), ("jax", "3.15.1"), ("torch", "3.15.1"),
                            ("tensorflow", "2.15.0")):

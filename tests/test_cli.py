@@ -8,9 +8,10 @@ import re
 import pytest
 from cli_run import run_cli
 
-from mnist_mlp import cli, golden, models
-from mnist_mlp.gates import accuracy
-from mnist_mlp.pool import usable_cores
+from mnist_mlp.cli import main as cli
+from mnist_mlp.judging.gates import accuracy
+from mnist_mlp.notebook import golden, models
+from mnist_mlp.training.pool import usable_cores
 
 GATES = accuracy.section("tensorflow")
 

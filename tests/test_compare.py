@@ -1,4 +1,4 @@
-"""Paired comparison of two builds over the same seeds (mnist_mlp.compare, `mnist-mlp compare`),
+"""Paired comparison of two builds over the same seeds (mnist_mlp.judging.compare, `mnist-mlp compare`),
 and the accuracy gate judging several seeds by their mean. Expected values are computed by hand
 from printed t quantiles, never by the code under test."""
 
@@ -9,8 +9,10 @@ import math
 
 import pytest
 
-from mnist_mlp import cli, compare, models
-from mnist_mlp.gates import accuracy
+from mnist_mlp.cli import main as cli
+from mnist_mlp.judging import compare
+from mnist_mlp.judging.gates import accuracy
+from mnist_mlp.notebook import models
 
 T_995_DF4 = 4.604095  # two-sided 99 % interval, 4 degrees of freedom
 T_999_DF4 = 7.173182  # one-sided 0.999, 4 degrees of freedom

@@ -13,9 +13,10 @@ import sys
 import numpy as np
 import pytest
 
-from mnist_mlp import compat, models
-from mnist_mlp.recipe import DEFAULT_RECIPE
-from mnist_mlp.train import compile_model
+from mnist_mlp import compat
+from mnist_mlp.notebook import models
+from mnist_mlp.notebook.recipe import DEFAULT_RECIPE
+from mnist_mlp.training.train import compile_model
 
 
 @pytest.mark.parametrize("version", ["2.14.0", "2.16.0", "1.2.2", "4.0.0"])
@@ -118,8 +119,9 @@ def test_seeding_draws_what_keras_set_random_seed_draws():
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="needs the JAX backend installed")
 def test_a_jax_process_seeds_builds_and_describes_its_model_without_importing_tensorflow():
     """Keras would import TensorFlow (when installed) to seed it and to serialize configs."""
-    probe = ("import sys; from mnist_mlp import compat, models, train; "
-             "from mnist_mlp.recipe import DEFAULT_RECIPE; "
+    probe = ("import sys; from mnist_mlp import compat; from mnist_mlp.notebook import models; "
+             "from mnist_mlp.training import train; "
+             "from mnist_mlp.notebook.recipe import DEFAULT_RECIPE; "
              "compat.seed_everything(0); model = train.compile_model(models.build_model('arch1_bn_dropout', "
              "seed=0), DEFAULT_RECIPE); compat.keras.saving.serialize_keras_object(model.optimizer); "
              "print(compat.backend_name(), 'tensorflow' in sys.modules)")

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from mnist_mlp import compile_cache
 from mnist_mlp.compat import keras
+from mnist_mlp.training import compile_cache
 
 
 def test_folder_is_beside_the_mnist_cache_unless_the_user_chose(monkeypatch, tmp_path):

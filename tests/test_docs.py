@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_mlp import docs_tables
+from mnist_mlp.report import docs_tables
 
 TREE = Path(__file__).resolve().parent.parent
 README = (TREE / "README.md").read_text("utf-8")
@@ -21,7 +21,7 @@ DOCS = ("architecture", "upgrade", "accuracy-gate", "performance", "matrix", "ro
 
 def test_accuracy_gates_page_is_what_gates_json_renders():
     page = (TREE / "docs" / "results" / "accuracy-gates.md").read_text("utf-8")
-    assert page == docs_tables.render(GATES), "run: python -m mnist_mlp.docs_tables"
+    assert page == docs_tables.render(GATES), "run: python -m mnist_mlp.report.docs_tables"
     page_path = TREE / "docs" / "results" / "accuracy-gates.md"
     assert docs_tables.main(["--check", "--out", str(page_path)]) == 0
 

@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from mnist_mlp import draws, golden, models
-from mnist_mlp.models import INPUT_DIM, NUM_CLASSES
+from mnist_mlp.notebook import draws, golden, models
+from mnist_mlp.notebook.models import INPUT_DIM, NUM_CLASSES
 
 GOLDEN = golden.load("draws")
 

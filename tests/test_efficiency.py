@@ -1,5 +1,5 @@
-"""The job's own efficiency (mnist_mlp.flops, mnist_mlp.peak, mnist_mlp.efficiency): the matrix
-FLOPs of what it trained, each core's GEMM peak measured in the same run, the floor and the ratio."""
+"""The job's own efficiency (mnist_mlp.measuring: flops, peak, efficiency): the matrix FLOPs of what
+it trained, each core's GEMM peak measured in the same run, the floor and the ratio."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from fake_runs import make_result
 
-from mnist_mlp import efficiency, flops, models, peak
-from mnist_mlp.pool import usable_cores
+from mnist_mlp.measuring import efficiency, flops, peak
+from mnist_mlp.notebook import models
+from mnist_mlp.training.pool import usable_cores
 
 # Hand counts, 2 FLOPs per multiply-add. arch1_relu 784-600-100-10: forward 470,400 + 60,000 +
 # 1,000 = 531,400 MACs per image (1,062,800 FLOPs); a training image adds dW (as many) and dX of
@@ -116,7 +117,7 @@ def test_a_probe_that_never_says_ready_is_named_and_nothing_is_left_running(monk
 # prints "<probe pid> ready" as each probe says READY.
 PROBING_PARENT = """
 import sys
-from mnist_mlp import peak
+from mnist_mlp.measuring import peak
 
 peak.PEAK_N, peak.PEAK_REPEATS = 64, 10**9
 real_line_within = peak._line_within
@@ -138,7 +139,7 @@ def _probe_running(pid: int) -> bool:
         command = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (FileNotFoundError, ProcessLookupError):
         return False
-    return state not in ("Z", "X") and b"mnist_mlp.peak" in command
+    return state not in ("Z", "X") and b"mnist_mlp.measuring.peak" in command
 
 
 def _ready_probes(parent: subprocess.Popen, count: int, timeout: float) -> list[int]:
@@ -181,7 +182,7 @@ def test_probes_die_with_a_parent_killed_by_sigkill():
 
 def test_a_probe_whose_parent_went_before_go_ends_without_measuring():
     """Where no parent-death signal exists, the probe still ends: its stdin closes without GO."""
-    probe = subprocess.run([sys.executable, "-m", "mnist_mlp.peak", str(usable_cores()[0]), "numpy",
+    probe = subprocess.run([sys.executable, "-m", "mnist_mlp.measuring.peak", str(usable_cores()[0]), "numpy",
                             "64", str(10**9), str(os.getpid())],
                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30, check=False)
     assert (probe.returncode, probe.stdout) == (1, f"{peak.READY}\n")

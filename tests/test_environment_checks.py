@@ -31,7 +31,7 @@ def test_a_bad_backend_setting_is_one_line_and_exit_2(setting, named):
 
 
 def test_a_backend_that_is_not_installed_is_named(monkeypatch):
-    from mnist_mlp import environment
+    from mnist_mlp.cli import environment
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "torch" else real(name))

@@ -37,7 +37,7 @@ def test_every_expected_failure_derives_from_the_one_base():
 
 
 def test_a_new_error_outside_the_base_is_exit_3_not_2(monkeypatch, capsys):
-    from mnist_mlp import cli
+    from mnist_mlp.cli import main as cli
 
     class StrayError(ValueError):
         pass

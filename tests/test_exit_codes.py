@@ -9,7 +9,7 @@ import os
 import pytest
 from cli_run import run_cli
 
-from mnist_mlp import cli
+from mnist_mlp.cli import main as cli
 
 INTERNAL_LINE = "mnist-mlp: internal error (exit 3): please report it"
 

@@ -27,11 +27,14 @@ from cli_run import run_cli
 from fake_runs import make_result
 from keras_callbacks import StopAfterEpoch
 
-from mnist_mlp import checkpoint, cli, data, files, lock, pool
+from mnist_mlp import files
+from mnist_mlp.cli import main as cli
 from mnist_mlp.compat import KERAS_3, backend_name
-from mnist_mlp.recipe import Recipe
-from mnist_mlp.results import ResultError, RunResult
-from mnist_mlp.train import train_and_evaluate
+from mnist_mlp.notebook import data
+from mnist_mlp.notebook.recipe import Recipe
+from mnist_mlp.training import checkpoint, lock, pool
+from mnist_mlp.training.results import ResultError, RunResult
+from mnist_mlp.training.train import train_and_evaluate
 
 pytestmark = pytest.mark.faults
 
@@ -118,7 +121,7 @@ def test_both_checkpoints_damaged_start_over_never_from_partial_weights(
 
 KILL_DURING_SECOND_WRITE = """
 import os, signal, sys
-from mnist_mlp import checkpoint
+from mnist_mlp.training import checkpoint
 calls = []
 real = checkpoint._write_all
 def dying(fd, payload):
@@ -128,7 +131,7 @@ def dying(fd, payload):
         os.kill(os.getpid(), signal.SIGKILL)
     real(fd, payload)
 checkpoint._write_all = dying
-from mnist_mlp import cli
+from mnist_mlp.cli import main as cli
 sys.exit(cli.main(sys.argv[1:]))
 """
 

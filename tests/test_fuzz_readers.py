@@ -28,8 +28,11 @@ from fuzzing import FUZZ, assert_clean_exit, mutated_bytes, mutated_json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mnist_mlp import abcompare, benchjson, cli, data, golden
+from mnist_mlp.cli import main as cli
 from mnist_mlp.errors import MnistMlpError
+from mnist_mlp.judging import abcompare
+from mnist_mlp.measuring import benchjson
+from mnist_mlp.notebook import data, golden
 from mnist_mlp.report import plots
 
 VALID_RESULT = make_result("arch1_relu").to_json()
@@ -475,7 +478,7 @@ def test_bench_calibrate_reads_any_existing_budgets_file_without_a_traceback(cap
 
 @pytest.fixture(scope="module")
 def saved_model(tmp_path_factory) -> bytes:
-    from mnist_mlp import models
+    from mnist_mlp.notebook import models
 
     path = tmp_path_factory.mktemp("model") / "model.keras"
     models.build_model("softmax", seed=0).save(path)

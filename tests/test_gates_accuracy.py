@@ -14,11 +14,11 @@ import statistics
 import pytest
 from fake_runs import make_result
 
-from mnist_mlp import golden, models
-from mnist_mlp.gates import CalibrationError, accuracy
-from mnist_mlp.gates.accuracy import calibrate, merge_gates, section
-from mnist_mlp.recipe import DEFAULT_RECIPE
-from mnist_mlp.results import ResultError, load_run
+from mnist_mlp.judging.gates import CalibrationError, accuracy
+from mnist_mlp.judging.gates.accuracy import calibrate, merge_gates, section
+from mnist_mlp.notebook import golden, models
+from mnist_mlp.notebook.recipe import DEFAULT_RECIPE
+from mnist_mlp.training.results import ResultError, load_run
 
 FILE = golden.load("gates")
 SECTIONS = FILE["backends"]
@@ -180,7 +180,7 @@ def test_merge_keeps_the_other_backends():
 
 def test_cli_calibrate_writes_the_runs_backend_and_keeps_the_others(tmp_path, capsys, make_result,
                                                                     write_run):
-    from mnist_mlp import cli
+    from mnist_mlp.cli import main as cli
 
     for seed, offset in SEED_OFFSETS.items():
         write_run(tmp_path / f"s{seed}", crafted_run(make_result, offset, seed).values())
@@ -200,7 +200,7 @@ def test_cli_calibrate_writes_the_runs_backend_and_keeps_the_others(tmp_path, ca
 
 
 def test_cli_calibrate_refuses_a_run_of_two_seeds(tmp_path, capsys, make_result, write_run):
-    from mnist_mlp import cli
+    from mnist_mlp.cli import main as cli
 
     run = crafted_run(make_result, 0.0)
     run["softmax"] = make_result("softmax", seed=5)
@@ -241,7 +241,7 @@ def test_keras_2_falls_back_to_its_backends_section_until_calibrated(monkeypatch
 
 
 def test_a_keras_2_run_is_gated_by_the_keras_2_section(monkeypatch, make_result):
-    from mnist_mlp.gates import accuracy
+    from mnist_mlp.judging.gates import accuracy
 
     keras2 = {n: make_result(n, test_accuracy=0.98, keras="2.15.0") for n in models.names()}
     keras3 = {n: make_result(n, test_accuracy=0.98) for n in models.names()}
@@ -260,7 +260,7 @@ def CRAFTED_GATES(threshold: float) -> dict:
 
 def test_cli_calibrate_writes_keras_2_runs_into_their_own_section(tmp_path, capsys, make_result,
                                                                  write_run):
-    from mnist_mlp import cli
+    from mnist_mlp.cli import main as cli
 
     for seed, offset in SEED_OFFSETS.items():
         run = {n: make_result(n, test_accuracy=0.98 + offset, seed=seed, keras="2.15.0")
@@ -279,7 +279,7 @@ def test_cli_calibrate_writes_keras_2_runs_into_their_own_section(tmp_path, caps
 
 
 def test_calibrate_refuses_runs_of_two_keras_majors(tmp_path, capsys, make_result, write_run):
-    from mnist_mlp import cli
+    from mnist_mlp.cli import main as cli
 
     for seed, offset in SEED_OFFSETS.items():
         keras = "2.15.0" if seed == 1 else "3.15.0"
@@ -297,7 +297,7 @@ def test_calibrate_refuses_runs_of_two_keras_majors(tmp_path, capsys, make_resul
 def test_a_run_is_judged_by_a_section_calibrated_on_runs_drawn_as_it_was(monkeypatch):
     """A seed of the project's draws is another run than the backend's: a section calibrated on
     the other scheme never judges it; the default backend's section of its scheme does."""
-    from mnist_mlp.gates import accuracy
+    from mnist_mlp.judging.gates import accuracy
 
     crafted = {"default_backend": "tensorflow", "backends": {
         "tensorflow": {"draws": "numpy-v1", "name": "tf-new"},
@@ -411,7 +411,7 @@ def test_results_are_gated_by_their_own_backends_thresholds(backend, offset, pas
                          ids=["backends-list", "section-text"])
 def test_calibrate_into_a_malformed_gates_file_is_one_line_and_keeps_it(tmp_path, capsys, make_result,
                                                                          write_run, existing):
-    from mnist_mlp import cli
+    from mnist_mlp.cli import main as cli
 
     for seed, offset in SEED_OFFSETS.items():
         write_run(tmp_path / f"seed-{seed}", crafted_run(make_result, offset, seed).values())

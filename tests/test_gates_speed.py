@@ -11,8 +11,9 @@ import math
 
 import pytest
 
-from mnist_mlp import cli, golden
-from mnist_mlp.gates import speed
+from mnist_mlp.cli import main as cli
+from mnist_mlp.judging.gates import speed
+from mnist_mlp.notebook import golden
 
 PEAK = 100e9
 BUDGETS = {
@@ -119,7 +120,7 @@ def golden_run(scale: float, backend: str = "tensorflow") -> dict:
 def bench_check(tmp_path, capsys, bench) -> tuple[int, str]:
     import json
 
-    from mnist_mlp import cli
+    from mnist_mlp.cli import main as cli
 
     path = tmp_path / "bench.json"
     path.write_text(json.dumps(bench))
@@ -161,7 +162,8 @@ def test_cli_flags_too_many_busy_threads_without_failing(tmp_path, capsys):
 def test_bench_calibrate_writes_one_backends_section_and_keeps_the_others(tmp_path, capsys):
     import json
 
-    from mnist_mlp import cli, golden
+    from mnist_mlp.cli import main as cli
+    from mnist_mlp.notebook import golden
 
     target = tmp_path / "benchmarks.json"
     target.write_text(json.dumps(golden.load("benchmarks")))
@@ -185,7 +187,7 @@ def test_bench_calibrate_writes_one_backends_section_and_keeps_the_others(tmp_pa
 def test_bench_calibrate_refuses_runs_of_two_backends(tmp_path, capsys):
     import json
 
-    from mnist_mlp import cli
+    from mnist_mlp.cli import main as cli
 
     paths = []
     for backend in ("jax", "torch"):

@@ -249,7 +249,7 @@ def test_median_us_per_sample(seed, name):
 
 def test_golden_py_knows_every_golden_file_and_its_kind():
     """``golden.FOLDER`` (name -> notebook/ or measured/) lists exactly the files on disk."""
-    from mnist_mlp import golden
+    from mnist_mlp.notebook import golden
 
     on_disk = {p.stem: p.parent.name for p in GOLDEN.parent.glob("*/*.json")}
     assert on_disk == golden.FOLDER

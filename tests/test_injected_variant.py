@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_mlp import models
 from mnist_mlp.compat import KERAS_3, to_numpy
+from mnist_mlp.notebook import models
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "injected.py"
 

@@ -9,7 +9,7 @@ import os
 import pytest
 from cli_run import run_cli
 
-from mnist_mlp import lock, pool
+from mnist_mlp.training import lock, pool
 
 # --- one lock per run folder -----------------------------------------------------------------
 

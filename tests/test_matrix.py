@@ -11,8 +11,10 @@ import pytest
 from fake_runs import make_result, write_run
 from scipy.stats import t as student_t
 
-from mnist_mlp import cli, golden, matrix
-from mnist_mlp.results import ResultError
+from mnist_mlp.cli import main as cli
+from mnist_mlp.judging import matrix
+from mnist_mlp.notebook import golden
+from mnist_mlp.training.results import ResultError
 
 MODELS = ("arch1_relu", "softmax")
 # env -> seed -> model -> accuracy
@@ -98,7 +100,7 @@ def test_speed_delta_is_the_ab_verdict_for_unpaired_runs(tmp_path, slower, verdi
 
 
 def test_runs_of_different_recipes_are_refused_naming_both(tmp_path):
-    from mnist_mlp.recipe import Recipe
+    from mnist_mlp.notebook.recipe import Recipe
 
     ref = write_env(tmp_path, "py313-tf221")
     other = write_env(tmp_path, "py310-tf215", seeds={"py310-tf215": {0: ACCURACY["py310-tf215"][0]}},
@@ -137,13 +139,13 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys, case):
     assert not (tmp_path / "out" / "matrix.html").exists()
 
 
-# Envs whose seeds the project drew (mnist_mlp.draws): a seed is the same run in both, so the
+# Envs whose seeds the project drew (mnist_mlp.notebook.draws): a seed is the same run in both, so the
 # delta is paired seed by seed, and equal values on every seed read "identical".
 OWN_DRAWS = {"draws": "numpy-v1"}
 
 
 def test_envs_that_own_their_draws_compare_seed_by_seed(tmp_path, monkeypatch):
-    from mnist_mlp.gates import accuracy
+    from mnist_mlp.judging.gates import accuracy
 
     monkeypatch.setattr(accuracy, "section_of", lambda result: {})  # gate the final accuracy
     seeds = {"ref": {1: {"arch1_relu": 0.981}, 2: {"arch1_relu": 0.983}, 3: {"arch1_relu": 0.979}},
@@ -195,7 +197,7 @@ def test_markdown_escapes_html_and_pipes_in_every_cell(tmp_path, capsys):
 def test_envs_gated_by_different_statistics_are_compared_by_the_final_accuracy(tmp_path, monkeypatch):
     """An env judged by the last-10 mean beside one judged by the final epoch: the delta compares
     like with like (the final accuracy of both), never one statistic against the other."""
-    from mnist_mlp.gates import accuracy
+    from mnist_mlp.judging.gates import accuracy
 
     sections = {"numpy-v1": {"statistic": {"last_epochs": 10}}, "keras": {}}
     monkeypatch.setattr(accuracy, "section_of", lambda result: sections[result.draws])
@@ -214,7 +216,7 @@ def test_envs_gated_by_different_statistics_are_compared_by_the_final_accuracy(t
 def save_configs(env_folder, change=None):
     """Each model's golden description (Keras 3, the notebook's fit) saved beside its results, as
     training saves it; ``change(model, description)`` plants a difference."""
-    from mnist_mlp import trained_config
+    from mnist_mlp.judging import trained_config
 
     for seed_folder in env_folder.iterdir():
         for model in MODELS:
@@ -254,7 +256,7 @@ def test_runs_saved_before_descriptions_show_no_drift(two_envs):
 def test_a_stray_or_damaged_description_is_named_never_a_crash(tmp_path):
     """A description without its result (an interrupted retrain) is ignored; a damaged one is a
     line of the drift, not an error."""
-    from mnist_mlp import trained_config
+    from mnist_mlp.judging import trained_config
 
     env = write_env(tmp_path, "py313-tf221")
     (env / "seed-0" / "arch1_bn").mkdir()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnist_mlp import golden, models
 from mnist_mlp.compat import keras, layer_output_shape, to_numpy
+from mnist_mlp.notebook import golden, models
 
 NAMES = models.names()
 # The notebook's widths and init stddevs (RandomNormal mean 0), written independently of the code.

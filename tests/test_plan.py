@@ -1,4 +1,4 @@
-"""The run plan (mnist_mlp.plan): made once per command from the command line and the machine;
+"""The run plan (mnist_mlp.training.plan): made once per command from the command line and the machine;
 the usable cores are read there and nowhere else, and what the cores cannot give is refused
 before anything is created."""
 
@@ -9,8 +9,9 @@ import dataclasses
 import pytest
 from cli_run import run_cli
 
-from mnist_mlp import cli, plan, pool, reproduce
-from mnist_mlp.recipe import Recipe
+from mnist_mlp.cli import main as cli
+from mnist_mlp.notebook.recipe import Recipe
+from mnist_mlp.training import plan, pool, reproduce
 
 
 @pytest.fixture

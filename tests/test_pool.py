@@ -22,10 +22,11 @@ import pytest
 from cli_run import run_cli
 from keras_callbacks import CountEpochs
 
-from mnist_mlp import checkpoint, cli, pool, results
+from mnist_mlp.cli import main as cli
 from mnist_mlp.compat import keras
-from mnist_mlp.recipe import Recipe
-from mnist_mlp.train import train_and_evaluate
+from mnist_mlp.notebook.recipe import Recipe
+from mnist_mlp.training import checkpoint, pool, results
+from mnist_mlp.training.train import train_and_evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 SLICE = pool.DatasetSource(train_images=2048, test_images=512)

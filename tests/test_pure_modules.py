@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from fake_runs import make_result
 
-from mnist_mlp import results
-from mnist_mlp.models import INPUT_DIM, NUM_CLASSES
-from mnist_mlp.preprocess import flatten, one_hot, preprocess, scale
-from mnist_mlp.recipe import DEFAULT_RECIPE, Recipe, RecipeError
+from mnist_mlp.notebook.models import INPUT_DIM, NUM_CLASSES
+from mnist_mlp.notebook.preprocess import flatten, one_hot, preprocess, scale
+from mnist_mlp.notebook.recipe import DEFAULT_RECIPE, Recipe, RecipeError
+from mnist_mlp.training import results
 
 
 def test_preprocess_flattens_scales_and_one_hots_a_crafted_batch():

@@ -13,10 +13,10 @@ import math
 import numpy as np
 import pytest
 
-from mnist_mlp import golden, models
 from mnist_mlp.compat import keras, to_numpy
-from mnist_mlp.recipe import DEFAULT_RECIPE, Recipe
-from mnist_mlp.train import Dataset, compile_model, train_and_evaluate
+from mnist_mlp.notebook import golden, models
+from mnist_mlp.notebook.recipe import DEFAULT_RECIPE, Recipe
+from mnist_mlp.training.train import Dataset, compile_model, train_and_evaluate
 
 RECIPE = golden.load("recipe")
 BN_MODELS = [name for name in models.names() if "_bn" in name]
@@ -166,7 +166,7 @@ def test_fit_shuffles_every_epoch(frozen_run):
 
 def test_fit_visits_each_epochs_own_seeded_order(frozen_run):
     """Epoch e's batches are the training set in ``default_rng([seed, 1, e]).permutation`` order
-    (the derivation mnist_mlp.draws documents), so a seed is the same batch sequence everywhere."""
+    (the derivation mnist_mlp.notebook.draws documents), so a seed is the same batch sequence everywhere."""
     log, per_sample = frozen_run
     batch = RECIPE["fit"]["batch_size"]
     for epoch in range(2):

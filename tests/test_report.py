@@ -17,11 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_mlp import cli, golden, report
+from mnist_mlp import report
+from mnist_mlp.cli import main as cli
 from mnist_mlp.compat import weight_path
-from mnist_mlp.models import NOTEBOOK_MODELS, build_model, names
+from mnist_mlp.notebook import golden
+from mnist_mlp.notebook.models import NOTEBOOK_MODELS, build_model, names
 from mnist_mlp.report import observations, plots
-from mnist_mlp.results import ResultError
+from mnist_mlp.training.results import ResultError
 
 PRESENT = ("arch1_relu", "arch1_bn_dropout", "arch2_relu", "arch3_bn_dropout", "softmax")
 MISSING = tuple(n for n in names() if n not in PRESENT)
@@ -111,7 +113,7 @@ def save_configs(run_dir):
     epsilon planted at 1e-3 (the other models trained before descriptions were saved)."""
     import json
 
-    from mnist_mlp import trained_config
+    from mnist_mlp.judging import trained_config
 
     for name in ("softmax", "arch1_bn_dropout"):
         description = json.loads(json.dumps(trained_config.expected(name, "3")))

@@ -7,7 +7,7 @@ import shutil
 import pytest
 from cli_run import run_cli
 
-from mnist_mlp import results
+from mnist_mlp.training import results
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from mnist_mlp.recipe import Recipe
-from mnist_mlp.results import EpochRecord, ResultError, RunResult, load_finished, read_result
+from mnist_mlp.notebook.recipe import Recipe
+from mnist_mlp.training.results import EpochRecord, ResultError, RunResult, load_finished, read_result
 
 PATH = "run/arch1_relu/result.json"
 

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 from instruments import roofline
 
-from mnist_mlp import golden, models, peak
+from mnist_mlp.measuring import peak
 
 # Hand counts, 2 FLOPs per multiply-add, batch 128:
+from mnist_mlp.notebook import golden, models
+
 # arch1 784-600-100-10: forward + dW 2 x (470400 + 60000 + 1000) = 1062800 MACs per sample-row,
 # dX for the 2nd and 3rd Dense 60000 + 1000 = 61000; (1062800 + 61000) x 2 x 128 = 287,692,800.
 # arch2 784-500-250-125-10: 2 x 549500 + 157500 = 1256500; x 256 = 321,664,000.

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from mnist_mlp import stats
+from mnist_mlp.judging import stats
 
 # Student's t quantiles from a printed table: t(0.95, df=2) and t(0.999, df=4).
 T_95_DF2 = 2.919986

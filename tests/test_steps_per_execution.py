@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from mnist_mlp.compat import backend_name, keras
-from mnist_mlp.recipe import Recipe
-from mnist_mlp.train import train_and_evaluate
+from mnist_mlp.notebook.recipe import Recipe
+from mnist_mlp.training.train import train_and_evaluate
 
 MODEL = "arch1_bn_dropout"
 

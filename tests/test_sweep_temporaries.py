@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 from cli_run import run_cli
 
-from mnist_mlp import files, reproduce
+from mnist_mlp import files
 
 # What a kill during each atomic write of a run leaves, as atomic_path names it, by folder.
+from mnist_mlp.training import reproduce
+
 ROOT = (".efficiency.json.a1b2c3d4.tmp", ".report.md.zz_9yy8x.tmp", ".report.html.k2j4h5g7.tmp")
 FIGURES = (".test_accuracy.png.q1w2e3r4.tmp.png", ".loss_arch1_relu.png.abcdefgh.tmp.png",
            ".weights_softmax.png.0_9a8b7c.tmp.png")
@@ -85,7 +87,7 @@ def test_report_on_a_folder_a_run_holds_is_refused_and_sweeps_nothing(tmp_path, 
                                                                       capsys):
     run = tmp_path / "run"
     write_run(run, [make_result("arch1_relu")])
-    from mnist_mlp.lock import run_lock
+    from mnist_mlp.training.lock import run_lock
 
     with run_lock(run):
         plant(run, REPORT)  # a live run's writes in flight

@@ -8,10 +8,11 @@ import json
 import pytest
 from keras_callbacks import CountEpochs, StopAfterEpoch
 
-from mnist_mlp import checkpoint, golden, results
 from mnist_mlp.compat import keras
-from mnist_mlp.recipe import DEFAULT_RECIPE, Recipe, RecipeError
-from mnist_mlp.train import train_and_evaluate
+from mnist_mlp.notebook import golden
+from mnist_mlp.notebook.recipe import DEFAULT_RECIPE, Recipe, RecipeError
+from mnist_mlp.training import checkpoint, results
+from mnist_mlp.training.train import train_and_evaluate
 
 SHORT = Recipe(epochs=2, seed=0)
 

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from instruments import train_step
 
-from mnist_mlp import compat, models
-from mnist_mlp.recipe import DEFAULT_RECIPE
-from mnist_mlp.train import compile_model
+from mnist_mlp import compat
+from mnist_mlp.notebook import models
+from mnist_mlp.notebook.recipe import DEFAULT_RECIPE
+from mnist_mlp.training.train import compile_model
 
 # backend -> (trainer module, class, the methods the benchmark block calls on a model)
 TRAINERS = {

@@ -11,11 +11,12 @@ import statistics
 
 import pytest
 
-from mnist_mlp import golden, models, pool
 from mnist_mlp.compat import backend_name
-from mnist_mlp.gates.accuracy import MEAN_ROW, describe_statistic, gated_value, rows, section
-from mnist_mlp.recipe import DEFAULT_RECIPE
-from mnist_mlp.train import train_and_evaluate
+from mnist_mlp.judging.gates.accuracy import MEAN_ROW, describe_statistic, gated_value, rows, section
+from mnist_mlp.notebook import golden, models
+from mnist_mlp.notebook.recipe import DEFAULT_RECIPE
+from mnist_mlp.training import pool
+from mnist_mlp.training.train import train_and_evaluate
 
 pytestmark = pytest.mark.accuracy
 GATES = section(backend_name())

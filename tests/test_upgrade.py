@@ -1,4 +1,4 @@
-"""The upgrade verdict: the seed policy, the judgement, the page (mnist_mlp/upgrade.py) and the
+"""The upgrade verdict: the seed policy, the judgement, the page (mnist_mlp/judging/upgrade.py) and the
 command's pure parts (benchmarks/upgrade.py)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import upgrade as command
 
-from mnist_mlp import upgrade
-from mnist_mlp.upgrade import Side, SpeedRow, Verdict
+from mnist_mlp.judging import upgrade
+from mnist_mlp.judging.upgrade import Side, SpeedRow, Verdict
 
 TREE = Path(__file__).resolve().parent.parent
 # t quantiles, from tables: t(0.99, 3), t(0.90, 3), t(0.99, 7), t(0.90, 7)
@@ -115,6 +115,16 @@ def test_the_candidate_is_named_by_what_changed(tmp_path):
     assert command.candidate_only(args) == {
         "MNIST_MLP_PLANT": "label_noise_07pct:arch1_relu:0.0037:1",
         "PYTHONPATH": str(TREE / "benchmarks" / "plants")}
+
+
+def test_the_base_python_can_differ_from_its_stacks():
+    """A Python upgrade: the base stack's lock on an older Python against the stack's own."""
+    args = command.parse_arguments(["--base", "py313-tf221", "--base-python", "3.12",
+                                    "--candidate-python", "3.13"])
+    assert (args.base_python, args.candidate_python) == ("3.12", "3.13")
+    assert command.candidate_name(args, Path("py313-tf221.txt")) == "Python 3.13"
+    args = command.parse_arguments(["--base", "py313-tf221", "--pin", "numpy==2.1.3"])
+    assert (args.base_python, args.candidate_python) == ("3.13", "3.13")
 
 
 @pytest.mark.slow  # four training processes and four benchmark processes, on 2,048 images

@@ -1,5 +1,5 @@
-"""The physical floor of one training step: its matrix FLOPs (``mnist_mlp.flops``) at the
-machine's measured peak (``mnist_mlp.peak``, timed in the same process on the same CPUs) plus
+"""The physical floor of one training step: its matrix FLOPs (``mnist_mlp.measuring.flops``) at the
+machine's measured peak (``mnist_mlp.measuring.peak``, timed in the same process on the same CPUs) plus
 Adam's memory traffic at the measured bandwidth; and MFU, the share of the peak a step reaches.
 Adam reads parameters, gradients and both moments and writes parameters and both moments: 7
 float32 arrays of the trainable size. The reporting job (``mnist-mlp reproduce``) states its own
@@ -14,8 +14,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from mnist_mlp.flops import Product, step_flops, step_products, trainable_params, widths
-from mnist_mlp.peak import PEAK_N, PEAK_REPEATS, best_peak, gemm_flops_per_s, measure_peaks
+from instruments.library import flops, peak
+
+Product, step_flops, step_products = flops.Product, flops.step_flops, flops.step_products
+trainable_params, widths = flops.trainable_params, flops.widths
+PEAK_N, PEAK_REPEATS, best_peak = peak.PEAK_N, peak.PEAK_REPEATS, peak.best_peak
+gemm_flops_per_s, measure_peaks = peak.gemm_flops_per_s, peak.measure_peaks
 
 __all__ = ["PEAK_N", "PEAK_REPEATS", "Floor", "Product", "adam_bytes", "bandwidth_bytes_per_s",
            "best_peak", "blas_reference", "gemm_flops_per_s", "measure_peaks", "step_flops",
@@ -49,7 +53,7 @@ def blas_reference(widths: tuple[int, ...], batch: int,
 
 
 # ---------------------------------------------------------------------------------------------
-# Measured machine: peak GEMM rate (mnist_mlp.peak) and memory bandwidth
+# Measured machine: peak GEMM rate (mnist_mlp.measuring.peak) and memory bandwidth
 
 
 def bandwidth_bytes_per_s(mbytes: int = 64, repeats: int = 5) -> float:

@@ -17,8 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mnist_mlp.files import write_text
-from mnist_mlp.gates import accuracy
-from mnist_mlp.results import ResultError, RunResult, load_run
+from mnist_mlp.judging.gates import accuracy
+from mnist_mlp.training.results import ResultError, RunResult, load_run
 
 
 def load_gates(results: dict[str, RunResult]) -> dict:
@@ -38,7 +38,7 @@ def html_path(run_dir: str | Path) -> Path:
 
 def config_drift(run_dir: Path, results) -> dict[str, list[str]]:
     """Per model that saved its configuration as trained, where it departs from the golden one."""
-    from mnist_mlp import trained_config
+    from mnist_mlp.judging import trained_config
 
     saved = {name: trained_config.saved_drift(run_dir / name, result) for name, result in results.items()}
     return {name: found[1] for name, found in saved.items() if found is not None}

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
-from mnist_mlp.efficiency import result_flops
-from mnist_mlp.gates import FAIL, PASS
-from mnist_mlp.models import NOTEBOOK_MODELS, get_spec, names
+from mnist_mlp.judging.gates import FAIL, PASS
+from mnist_mlp.measuring.efficiency import result_flops
+from mnist_mlp.notebook.models import NOTEBOOK_MODELS, get_spec, names
 from mnist_mlp.report.blocks import (
     Block,
     BulletList,
@@ -30,7 +30,7 @@ from mnist_mlp.report.observations import (
     observations,
     percent,
 )
-from mnist_mlp.results import RunResult
+from mnist_mlp.training.results import RunResult
 
 Results = Mapping[str, RunResult]
 

@@ -8,7 +8,7 @@ import functools
 import html
 from importlib import resources
 
-from mnist_mlp.gates import FAIL, PASS
+from mnist_mlp.judging.gates import FAIL, PASS
 from mnist_mlp.report.blocks import (
     Block,
     BulletList,

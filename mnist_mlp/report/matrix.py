@@ -1,5 +1,5 @@
 """The matrix report: ``mnist-mlp matrix RUN_DIR... --out DIR`` writes ``matrix.html``,
-``matrix.md`` and ``figures/`` from the envs' run folders (``mnist_mlp.matrix`` does the numbers).
+``matrix.md`` and ``figures/`` from the envs' run folders (``mnist_mlp.judging.matrix`` does the numbers).
 
 Each cell reads ``mean ± sd (n) verdict``, then the step time and MFU where the env ran the
 benchmarks; a delta line against the reference env follows (accuracy: ``*`` marks a significant
@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from mnist_mlp import abcompare
 from mnist_mlp.files import real_folder, write_text
-from mnist_mlp.gates import FAIL, PASS
-from mnist_mlp.matrix import Cell, Matrix
+from mnist_mlp.judging import abcompare
+from mnist_mlp.judging.gates import FAIL, PASS
+from mnist_mlp.judging.matrix import Cell, Matrix
+from mnist_mlp.judging.stats import IDENTICAL, PAIRED
 from mnist_mlp.report.blocks import Block, Figure, Heading, Paragraph, Table
-from mnist_mlp.stats import IDENTICAL, PAIRED
 
 STACK_FIELDS = ("python", "keras", "backend", "tensorflow", "jax", "torch", "numpy", "cpu")
 
@@ -71,7 +71,7 @@ def config_blocks(matrix: Matrix) -> list[Block]:
     return [
         Heading(2, "Configuration as trained"),
         Paragraph("Every field of the model, optimizer, compile, Keras settings and fit that Keras "
-                  "reports (mnist_mlp/trained_config.py) and that differs from the reference env's "
+                  "reports (mnist_mlp/judging/trained_config.py) and that differs from the reference env's "
                   f"({matrix.reference}) or from golden/notebook/trained_config.json ('(golden)'): a changed "
                   "default is named here even when the accuracy does not move."),
         Table(("env", "difference"), tuple(rows)),

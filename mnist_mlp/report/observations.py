@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from mnist_mlp import golden
-from mnist_mlp.models import NOTEBOOK_MODELS, get_spec
-from mnist_mlp.recipe import Recipe
+from mnist_mlp.notebook import golden
+from mnist_mlp.notebook.models import NOTEBOOK_MODELS, get_spec
+from mnist_mlp.notebook.recipe import Recipe
 from mnist_mlp.report.blocks import Table
-from mnist_mlp.results import EpochRecord, RunResult
+from mnist_mlp.training.results import EpochRecord, RunResult
 
 Results = Mapping[str, RunResult]
 

@@ -23,7 +23,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 from mnist_mlp.files import atomic_path, real_folder
 from mnist_mlp.report.blocks import Drawn
 from mnist_mlp.report.observations import CONVERGENCE_EPOCH, CONVERGENCE_LEVELS, notebook_results
-from mnist_mlp.results import RunResult
+from mnist_mlp.training.results import RunResult
 
 DPI = 100
 LOSS_SIZE = (10.0, 6.0)  # the notebook's loss_plot figsize
