@@ -21,8 +21,10 @@ from hypothesis import settings
 from mnist_mlp.notebook import data
 
 # Hypothesis (tests/test_fuzz_readers.py): a few hundred cases per reader in the fast suite,
-# 10,000 with HYPOTHESIS_PROFILE=fuzz (tox -e fuzz); no example database (nothing written).
+# a few dozen in the per-stack envs (HYPOTHESIS_PROFILE=stack: the readers are the same Python on
+# every stack), 10,000 with HYPOTHESIS_PROFILE=fuzz (tox -e fuzz); no example database.
 settings.register_profile("default", max_examples=200, database=None)
+settings.register_profile("stack", max_examples=25, database=None)
 settings.register_profile("fuzz", max_examples=10_000, database=None)
 settings.register_profile("fuzz-short", max_examples=2_000, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
