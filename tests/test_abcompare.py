@@ -175,3 +175,19 @@ def test_cli_exit_2_when_the_runs_share_no_benchmark(tmp_path, capsys):
     cand = write(tmp_path, "cand.json", bench({"b": noisy(1.0)}))
     assert cli.main(["bench-compare", base, cand]) == 2
     assert "no benchmark in common" in capsys.readouterr().err
+
+
+def test_the_table_says_which_ratio_it_shows_beside_the_medians():
+    """A paired ratio (median of per-round ratios) can point the other way than the two medians
+    beside it; the table's footer says what each column is, so the reader trusts the ratio."""
+    paired_rows = abcompare.compare(*paired_runs(drifting(seed=13), 1.0, seed=14))
+    footer = abcompare.format_table(paired_rows, abcompare.THRESHOLD).splitlines()[-1]
+    assert footer == ("base ms, cand ms: each build's median step. ratio and its interval: "
+                      "candidate / base as the verdict judges it, the median of the per-round "
+                      "ratios (paired rows: rounds taken in turns), not the ratio of the two medians.")
+    base = abcompare.samples(bench({"m": noisy(1.0, 30, seed=1)}), "b")
+    cand = abcompare.samples(bench({"m": noisy(1.0, 30, seed=2)}), "c")
+    footer = abcompare.format_table(abcompare.compare(base, cand), abcompare.THRESHOLD).splitlines()[-1]
+    assert footer == ("base ms, cand ms: each build's median step. ratio and its interval: "
+                      "candidate / base as the verdict judges it, the Hodges-Lehmann ratio "
+                      "(the median of all pairwise ratios), not the ratio of the two medians.")

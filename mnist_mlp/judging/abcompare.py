@@ -148,6 +148,14 @@ def load_pair(base_path, candidate_path) -> tuple[dict, dict]:
     return base, candidate
 
 
+# The ratio column is the verdict's statistic, which can point the other way than the medians
+# beside it (drift between rounds): the table says so under its rows.
+_RATIO_FOOTER = ("base ms, cand ms: each build's median step. ratio and its interval: candidate / base "
+                 "as the verdict judges it, {kind}, not the ratio of the two medians.")
+_PAIRED_RATIO = "the median of the per-round ratios (paired rows: rounds taken in turns)"
+_UNPAIRED_RATIO = "the Hodges-Lehmann ratio (the median of all pairwise ratios)"
+
+
 def format_table(rows: list[Comparison], threshold: float) -> str:
     header = (f"{'model':<18} {'kind':<13} {'n':>8} {'base ms':>9} {'cand ms':>9} {'ratio':>6} "
               f"{'95% CI':>15} {'p(slower)':>9}  verdict (slower = ratio >= {1 + threshold:.2f}"
@@ -158,4 +166,8 @@ def format_table(rows: list[Comparison], threshold: float) -> str:
         lines.append(f"{r.model:<18} {r.kind:<13} {n:>8} "
                      f"{r.base_ms:>9.3f} {r.candidate_ms:>9.3f} {r.ratio:>6.3f} "
                      f"{f'[{r.ci_low:.3f}, {r.ci_high:.3f}]':>15} {r.p_slower:>9.4f}  {r.verdict}")
+    if rows:
+        lines.append(_RATIO_FOOTER.format(
+            kind=_PAIRED_RATIO if any(r.paired for r in rows) else _UNPAIRED_RATIO))
     return "\n".join(lines)
+
