@@ -62,28 +62,32 @@ def test_under_tox_p_the_benchmarks_wait_for_every_test_env_and_for_each_other()
     """`tox p` times the benchmarks on quiet cores only if each bench env depends on every other
     env that a run can hold (the default list and the `full` label's test envs)."""
     config = tox_ini()
-    labels = {name.strip(): envs for name, envs in
-              (line.split("=", 1) for line in listed_lines(config["tox"]["labels"]))}
+    labels = tox_labels(config)
     section = config["testenv:bench-{jax,tensorflow,torch}"]
     unconditional, by_factor = [], {}
     for line in listed_lines(section["depends"]):
         factor, _, envs = line.rpartition(": ")
         (by_factor.setdefault(factor, []) if factor else unconditional).extend(listed(envs))
-    held = {*listed(config["tox"]["env_list"]), *listed(labels["full"].strip())}
+    held = {*listed(config["tox"]["env_list"]), *labels["full"]}
     assert sorted(unconditional) == sorted(env for env in held if not env.startswith("bench-"))
     assert by_factor == {"tensorflow": ["bench-jax"], "torch": ["bench-jax", "bench-tensorflow"]}
 
 
 def test_weekly_matrix_runs_every_env_of_the_matrix_label():
-    labels = {name.strip(): envs for name, envs in
-              (line.split("=", 1) for line in listed_lines(tox_ini()["tox"]["labels"]))}
+    labels = tox_labels(tox_ini())
     jobs = workflow_jobs("matrix.yml")
-    assert [env for env, _ in jobs] == listed(labels["matrix"].strip())
+    assert [env for env, _ in jobs] == labels["matrix"]
     assert all(python == python_of(env, tox_ini()) for env, python in jobs), jobs
 
 
 def listed_lines(value: str) -> list[str]:
     return [line.strip() for line in value.splitlines() if line.strip()]
+
+
+def tox_labels(config: configparser.ConfigParser) -> dict[str, list[str]]:
+    """tox's ``labels``: each label's envs, in order."""
+    return {name.strip(): listed(envs.strip()) for name, envs in
+            (line.split("=", 1) for line in listed_lines(config["tox"]["labels"]))}
 
 
 def matrix_default_seeds() -> list[int]:
