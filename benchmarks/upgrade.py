@@ -22,6 +22,7 @@ only the candidate's processes: the test-only switches (a planted slowdown) go t
 from __future__ import annotations
 
 import argparse
+import datetime
 import hashlib
 import json
 import os
@@ -136,6 +137,11 @@ def side_env(args, side: str) -> dict:
     return {**env, **(candidate_only(args) if side == "candidate" else {})}
 
 
+def base_name(args) -> str:
+    """The base stack's name, and the lock file given in place of its own."""
+    return f"{args.base} ({args.base_lock.name})" if args.base_lock else args.base
+
+
 def candidate_name(args, lock: Path) -> str:
     """What the candidate is, in a few words: its pins, lock or Python, and any plant."""
     words = args.pin or ([lock.name] if args.candidate_lock else [])
@@ -196,6 +202,15 @@ def train_seeds(args, pythons: dict, out: Path) -> dict[str, dict[str, dict[int,
             values[side] = compare.run_values(out / side / "runs")
         for row in compare.paired_rows(values["base"], values["candidate"]):
             wanted[row.model] = upgrade.seeds_wanted(list(row.differences), cap=args.max_seeds)
+
+
+def reused_runs(out: Path, values: dict, started_at: float) -> int:
+    """How many of the runs behind ``values`` (side -> model -> seed) finished before ``started_at``
+    (seconds since the epoch): an earlier, interrupted invocation trained them."""
+    finished = [json.loads((seed_folder(out / side / "runs", seed) / model / "result.json").read_text())
+                ["finished"] for side, models in values.items() for model, seeds in models.items()
+                for seed in seeds]
+    return sum(datetime.datetime.fromisoformat(stamp).timestamp() < started_at for stamp in finished)
 
 
 def build_changes(models, out: Path) -> dict[str, tuple[str, ...]]:
@@ -330,7 +345,7 @@ def keep(verdict: upgrade.Verdict, name: str) -> Path:
 
 def main(argv=None) -> int:
     args = parse_arguments(argv)
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.time()
     out = args.out
     try:
         if args.from_verdict:
@@ -363,13 +378,14 @@ def main(argv=None) -> int:
         speed = judge_speed(args, pythons, out)
         sides = {side: upgrade.Side(name, python, str(lock), versions(pythons[side]))
                  for side, name, python, lock in (
-                     ("base", args.base, args.base_python, base_lock),
+                     ("base", base_name(args), args.base_python, base_lock),
                      ("candidate", candidate_name(args, Path(cand_lock)), args.candidate_python,
                       cand_lock))}
         verdict = upgrade.Verdict(
             sides["base"], sides["candidate"], args.backend, changes, build, accuracy, speed,
             round(time.perf_counter() - started, 1),
-            f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}")
+            f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}",
+            reused_runs(out, accuracy, started_at))
     except (UpgradeError, stacks.LockError, MnistMlpError, OSError) as error:
         print(f"upgrade: {error}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import stacks
 import upgrade as command
 
 from mnist_mlp.judging import upgrade
@@ -61,6 +62,36 @@ def test_nothing_changed_is_exit_0_and_identical():
     assert [row.outcome for row in v.paired()] == ["identical", "identical"]
     assert upgrade.headline(v) == ("py312-tf218 → tensorflow==2.21.0 (tensorflow): nothing got worse "
                                    "(exit 0; 6.9 min on 2 CPUs, x86_64)")
+
+
+def test_a_resumed_verdict_says_how_many_training_runs_it_reused():
+    # arch1_relu's 4 seeds and softmax's 1, on both sides: 10 runs
+    v = Verdict(**{**verdict().__dict__, "reused_runs": 9})
+    assert upgrade.headline(v).endswith(
+        "(exit 0; 6.9 min on 2 CPUs, x86_64; 9 of 10 training runs reused from an earlier invocation)")
+    assert Verdict.from_json(json.loads(json.dumps(v.to_json()))) == v
+    old = verdict().to_json()
+    del old["reused_runs"]  # a verdict.json kept before runs were counted
+    assert Verdict.from_json(old).reused_runs == 0
+
+
+def test_runs_finished_before_the_invocation_are_counted_as_reused(tmp_path):
+    for side, seed, model, finished in (("base", 11, "softmax", "2026-12-06T05:41:04+00:00"),
+                                        ("base", 12, "softmax", "2026-12-06T06:40:00+00:00"),
+                                        ("candidate", 11, "softmax", "2026-12-06T06:29:59+00:00")):
+        folder = tmp_path / side / "runs" / f"seed-{seed}" / model
+        folder.mkdir(parents=True)
+        (folder / "result.json").write_text(json.dumps({"finished": finished}))
+    values = {"base": {"softmax": {11: 0.9, 12: 0.9}}, "candidate": {"softmax": {11: 0.9}}}
+    started = 1796538600.0  # 2026-12-06T06:30:00+00:00
+    assert command.reused_runs(tmp_path, values, started) == 2
+
+
+def test_a_given_base_lock_is_named_beside_its_stack(tmp_path):
+    args = command.parse_arguments(["--base", "py311", "--base-lock", str(tmp_path / "keras3132.txt"),
+                                    "--candidate-lock", str(tmp_path / "py311.txt")])
+    assert command.base_name(args) == "py311 (keras3132.txt)"
+    assert command.base_name(command.parse_arguments(["--pin", "keras==3.15.1"])) == "py311"
 
 
 def test_a_changed_build_field_a_worse_model_and_a_slower_step_each_fail():
@@ -169,6 +200,19 @@ def test_each_kept_verdict_page_is_what_its_json_renders(kept):
     page = TREE / "docs" / "results" / f"upgrade-{kept.stem}.md"
     assert page.read_text() == upgrade.markdown(verdict)
     assert f"(results/upgrade-{kept.stem}.md)" in (TREE / "docs" / "upgrade.md").read_text()
+
+
+@pytest.mark.parametrize("kept", KEPT, ids=[p.stem for p in KEPT])
+def test_a_kept_verdicts_base_lock_is_kept_when_no_stack_holds_it(kept):
+    """A base given as a lock file of its own is kept beside the verdict, so it can be judged again."""
+    verdict = Verdict.from_json(json.loads(kept.read_text()))
+    given = Path(verdict.base.lock)
+    if given.parts[-3:-1] == ("benchmarks", "locks"):
+        lock = TREE / "benchmarks" / "locks" / given.name
+    else:
+        lock = kept.with_name(f"{kept.stem}.base-lock.txt")
+    pins = stacks.read_lock(lock)
+    assert {name: pins[name] for name in verdict.base.versions} == dict(verdict.base.versions)
 
 
 @pytest.mark.parametrize("name", ["../../tmp/x", ".hidden", "a/b", ""])

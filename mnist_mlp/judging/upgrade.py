@@ -107,6 +107,12 @@ class Verdict:
     speed: tuple[SpeedRow, ...]
     wall_seconds: float
     machine: str
+    reused_runs: int = 0  # training runs an earlier invocation had finished (not in wall_seconds)
+
+    @property
+    def runs(self) -> int:
+        """Training runs the accuracy section rests on, both sides."""
+        return sum(len(seeds) for models in self.accuracy.values() for seeds in models.values())
 
     def paired(self) -> list[compare.PairedRow]:
         return compare.paired_rows(self.accuracy["base"], self.accuracy["candidate"])
@@ -141,7 +147,8 @@ class Verdict:
                       for side, models in data["accuracy"].items()},
             speed=tuple(SpeedRow(**{**row, "pair_ratios": tuple(row["pair_ratios"])})
                         for row in data["speed"]),
-            wall_seconds=float(data["wall_seconds"]), machine=data["machine"])
+            wall_seconds=float(data["wall_seconds"]), machine=data["machine"],
+            reused_runs=int(data.get("reused_runs", 0)))
 
 
 def _points(value: float | None) -> str:
@@ -186,8 +193,10 @@ def tables(verdict: Verdict) -> list[tuple[str, list[str], list[list[str]]]]:
 def headline(verdict: Verdict) -> str:
     failures = verdict.failures()
     outcome = "WORSE: " + "; ".join(failures) if failures else "nothing got worse"
+    reused = (f"; {verdict.reused_runs} of {verdict.runs} training runs reused from an earlier invocation"
+              if verdict.reused_runs else "")
     return (f"{verdict.base.name} → {verdict.candidate.name} ({verdict.backend}): {outcome} "
-            f"(exit {verdict.exit_status}; {verdict.wall_seconds / 60:.1f} min on {verdict.machine})")
+            f"(exit {verdict.exit_status}; {verdict.wall_seconds / 60:.1f} min on {verdict.machine}{reused})")
 
 
 def blocks(verdict: Verdict) -> list:
