@@ -22,12 +22,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import stacks  # benchmarks/stacks.py
 
 
+def git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(stacks.TREE), *args], capture_output=True, text=True,
+                          check=False)
+
+
 def at_commit(sha: str, path: Path) -> str | None:
-    """``path``'s text at commit ``sha``, None where it did not exist."""
+    """``path``'s text at commit ``sha``, None where it did not exist; stacks.LockError when the
+    commit cannot be read (a changed lock must never pass unjudged)."""
+    if git("rev-parse", "--verify", "--quiet", f"{sha}^{{commit}}").returncode != 0:
+        raise stacks.LockError(f"the base commit {sha} is not in this clone; check it out with "
+                               "its history (actions/checkout's fetch-depth: 0)")
     relative = path.relative_to(stacks.TREE).as_posix()
-    shown = subprocess.run(["git", "-C", str(stacks.TREE), "show", f"{sha}:{relative}"],
-                           capture_output=True, text=True, check=False)
-    return shown.stdout if shown.returncode == 0 else None
+    if not git("ls-tree", "--name-only", sha, "--", relative).stdout.strip():
+        return None
+    shown = git("show", f"{sha}:{relative}")
+    if shown.returncode != 0:
+        raise stacks.LockError(f"git cannot read {relative} at {sha}: {shown.stderr.strip()}")
+    return shown.stdout
 
 
 def plan(out: Path, base_sha: str | None) -> list[str]:
@@ -63,7 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--base-sha", default="", help="a pull request's base commit (empty: canary)")
     args = parser.parse_args(argv)
-    print(f"stacks={json.dumps(plan(args.out, args.base_sha or None))}")
+    try:
+        judged = plan(args.out, args.base_sha or None)
+    except (stacks.LockError, OSError) as error:
+        print(f"upgrade_plan: {error}", file=sys.stderr)
+        return 2
+    print(f"stacks={json.dumps(judged)}")
     return 0
 
 

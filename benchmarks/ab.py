@@ -66,14 +66,17 @@ print(mnist_mlp.__file__)
 INSTRUMENTS = TREE / "benchmarks" / "instruments"
 
 
+def key_value(text: str) -> str:
+    """An argument of the form KEY=VALUE (argparse refuses anything else, exit 2)."""
+    key, sep, _ = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return text
+
+
 def env_pairs(items: list[str]) -> dict[str, str]:
-    pairs = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"ab.py: error: expected KEY=VALUE, got {item!r}")
-        pairs[key] = value
-    return pairs
+    """KEY=VALUE arguments (checked by ``key_value``) as a mapping."""
+    return dict(item.partition("=")[::2] for item in items)
 
 
 def export_revision(rev: str, work: Path) -> Path | None:
@@ -230,8 +233,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     base.add_argument("--base-rev", help="git revision of this repository to run as the base "
                       "(e.g. HEAD~1), with the candidate's Python")
     parser.add_argument("--candidate-python", type=interpreter, default=sys.executable)
-    parser.add_argument("--base-env", nargs="*", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--candidate-env", nargs="*", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--base-env", nargs="*", default=[], type=key_value, metavar="KEY=VALUE")
+    parser.add_argument("--candidate-env", nargs="*", default=[], type=key_value, metavar="KEY=VALUE")
     parser.add_argument("--pairs", type=int, default=DEFAULT_PAIRS,
                         help="process pairs, one process per build each (default %(default)s)")
     parser.add_argument("--bench-rounds", type=int, default=DEFAULT_BENCH_ROUNDS,

@@ -35,12 +35,13 @@ import time
 from pathlib import Path
 
 import stacks
-from ab import absolute_path, env_pairs
+from ab import absolute_path, env_pairs, key_value
 
 from mnist_mlp.errors import MnistMlpError
 from mnist_mlp.files import write_json, write_text
 from mnist_mlp.judging import abcompare, compare, upgrade
 from mnist_mlp.judging.config_diff import SAVED, diff
+from mnist_mlp.judging.matrix import seed_runs
 from mnist_mlp.measuring.benchjson import load as load_bench_json
 from mnist_mlp.notebook.models import names as model_names
 from mnist_mlp.training.results import seed_folder
@@ -58,6 +59,9 @@ for name in {SHOWN!r}:
         pass
 print(json.dumps(out))
 """
+
+
+BACKENDS = ("jax", "tensorflow", "torch")
 
 
 class UpgradeError(Exception):
@@ -199,18 +203,44 @@ def train_seeds(args, pythons: dict, out: Path) -> dict[str, dict[str, dict[int,
             for side in ("base", "candidate"):
                 reproduce(args, side, pythons[side], models, upgrade.SEEDS[:count], out)
         for side in ("base", "candidate"):
-            values[side] = compare.run_values(out / side / "runs")
+            values[side] = side_values(out / side / "runs", args.models)
         for row in compare.paired_rows(values["base"], values["candidate"]):
             wanted[row.model] = upgrade.seeds_wanted(list(row.differences), cap=args.max_seeds)
+
+
+def side_values(runs: Path, models) -> dict[str, dict[int, float]]:
+    """model -> seed -> statistic of one side's run folder, from the seed folders holding a
+    finished result (an interrupted reproduce leaves some with a checkpoint only: the next round
+    finishes them)."""
+    finished = {}
+    for folder in sorted(runs.glob("seed-*")):
+        if any(folder.glob("*/result.json")):
+            finished.update(seed_runs(folder))
+    return judged_values(compare.run_values(runs, finished), models)
+
+
+def judged_values(found: dict, models) -> dict:
+    """``found`` (model -> seed -> statistic) narrowed to ``models`` and the verdict's seeds: a run
+    folder may hold other models or seeds (an earlier run's, a fan-out's strays)."""
+    return {model: {seed: value for seed, value in found[model].items() if seed in upgrade.SEEDS}
+            for model in models if model in found}
 
 
 def reused_runs(out: Path, values: dict, started_at: float) -> int:
     """How many of the runs behind ``values`` (side -> model -> seed) finished before ``started_at``
     (seconds since the epoch): an earlier, interrupted invocation trained them."""
     finished = [json.loads((seed_folder(out / side / "runs", seed) / model / "result.json").read_text())
-                ["finished"] for side, models in values.items() for model, seeds in models.items()
+                .get("finished") for side, models in values.items() for model, seeds in models.items()
                 for seed in seeds]
-    return sum(datetime.datetime.fromisoformat(stamp).timestamp() < started_at for stamp in finished)
+    return sum(at is not None and at < started_at for at in map(seconds_since_epoch, finished))
+
+
+def seconds_since_epoch(stamp) -> float | None:
+    """An ISO time's seconds since the epoch; None for anything else (a result without one)."""
+    try:
+        return datetime.datetime.fromisoformat(stamp).timestamp()
+    except (TypeError, ValueError):
+        return None
 
 
 def build_changes(models, out: Path) -> dict[str, tuple[str, ...]]:
@@ -230,6 +260,7 @@ def judge_speed(args, pythons: dict, out: Path) -> tuple[upgrade.SpeedRow, ...]:
     if args.speed_rounds == 0:
         return ()
     speed = out / "speed"
+    shutil.rmtree(speed, ignore_errors=True)  # an earlier run's timings must never be read as this one's
     command = [sys.executable, TREE / "benchmarks" / "ab.py", "--base-python", pythons["base"],
                "--candidate-python", pythons["candidate"], "--backend", args.backend,
                "--models", *args.models, "--pairs", args.speed_pairs,
@@ -271,6 +302,27 @@ def kept_name(text: str) -> str:
     return text
 
 
+def at_least(minimum: int):
+    """An argparse type: an integer of at least ``minimum``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below {minimum}")
+        return value
+    return parse
+
+
+def speed_rounds(text: str) -> int:
+    """0 (no speed section) or at least 2 rounds: the A/B's least."""
+    value = at_least(0)(text)
+    if value == 1:
+        raise argparse.ArgumentTypeError("1 round cannot be compared: 0 (no speed section) or at least 2")
+    return value
+
+
 def unresolved(text: str) -> Path:
     """An absolute path that keeps its symbolic links: a virtualenv's python is one."""
     return Path(text).absolute()
@@ -288,18 +340,18 @@ def parse_arguments(argv):
     parser.add_argument("--base-python", help="the base's Python (default: the base stack's); with "
                         "--candidate-python, a Python upgrade on one lock")
     candidate.add_argument("--candidate-python", help="default: the base stack's Python")
-    parser.add_argument("--backend", help="default: KERAS_BACKEND, else jax where the lock has it, "
-                        "else tensorflow")
+    parser.add_argument("--backend", choices=BACKENDS, help="default: KERAS_BACKEND, else jax where "
+                        "the lock has it, else tensorflow")
     parser.add_argument("--models", nargs="+", default=list(model_names()), metavar="NAME")
     parser.add_argument("--max-seeds", type=int, default=len(upgrade.SEEDS),
                         choices=range(1, len(upgrade.SEEDS) + 1), metavar="N",
                         help="the most seeds a model trains (default %(default)s)")
-    parser.add_argument("--epochs", type=int, help="training epochs (default: the notebook's)")
-    parser.add_argument("--jobs", type=int, help="reproduce's --jobs (default: its own)")
-    parser.add_argument("--speed-pairs", type=int, default=2)
-    parser.add_argument("--speed-rounds", type=int, default=30,
-                        help="timed rounds per model and process (0: no speed section)")
-    parser.add_argument("--candidate-env", nargs="*", default=[], metavar="KEY=VALUE",
+    parser.add_argument("--epochs", type=at_least(1), help="training epochs (default: the notebook's)")
+    parser.add_argument("--jobs", type=at_least(1), help="reproduce's --jobs (default: its own)")
+    parser.add_argument("--speed-pairs", type=at_least(1), default=2)
+    parser.add_argument("--speed-rounds", type=speed_rounds, default=30,
+                        help="timed rounds per model and process, at least 2 (0: no speed section)")
+    parser.add_argument("--candidate-env", nargs="*", default=[], type=key_value, metavar="KEY=VALUE",
                         help="test-only: e.g. MNIST_MLP_BENCH_INJECT=0.10, a planted slowdown")
     parser.add_argument("--plant", metavar="DEFECT[:MODEL[:FRACTION[:DRAW]]]",
                         help="test-only: a defect of benchmarks/planted_defects.py in the candidate")
@@ -319,7 +371,8 @@ def parse_arguments(argv):
                         help="also keep the verdict: benchmarks/results/upgrade/NAME.json and its page "
                              "docs/results/upgrade-NAME.md")
     parser.add_argument("--from-verdict", type=absolute_path, metavar="VERDICT_JSON",
-                        help="judge and render a verdict.json already measured (with --keep: keep it)")
+                        help="the headline and exit status of a verdict.json already measured "
+                             "(with --keep: keep it and its page)")
     parser.add_argument("--out", type=absolute_path, default=TREE / "runs" / "upgrade")
     parser.add_argument("--envs", type=absolute_path, default=TREE / ".tox" / "upgrade-envs")
     args = parser.parse_args(argv)
@@ -327,12 +380,28 @@ def parse_arguments(argv):
             or args.candidate_env_python or args.candidate_env or args.plant or args.newest):
         parser.error("name a candidate: --pin, --candidate-lock or --candidate-python "
                      "(or, to test the verdict, --candidate-env or --plant)")
+    if args.candidate_lock and (args.pin or args.newest):
+        parser.error("--candidate-lock is the whole candidate: give it without --pin and --newest")
+    if args.prereleases and not args.newest:
+        parser.error("--prereleases goes with --newest")
+    if stray := sorted(set(args.seeds) - set(upgrade.SEEDS)):
+        parser.error(f"--seeds {' '.join(map(str, stray))}: the verdict's seeds are "
+                     f"{' '.join(map(str, upgrade.SEEDS))} (the others calibrate the gates)")
     if unknown := set(args.models) - set(model_names()):
         parser.error(f"unknown models {', '.join(sorted(unknown))}; the models: {', '.join(model_names())}")
     stack_python = stacks.STACKS[args.base][0]
     args.base_python = args.base_python or stack_python
     args.candidate_python = args.candidate_python or stack_python
     return args
+
+
+def read_verdict(path: Path) -> upgrade.Verdict:
+    """A verdict.json measured before; UpgradeError (one line) when it is not one."""
+    try:
+        return upgrade.Verdict.from_json(json.loads(path.read_text()))
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise UpgradeError(f"{path} is not a verdict.json ({type(error).__name__}: {error}); "
+                           "give the verdict.json an upgrade run wrote") from None
 
 
 def keep(verdict: upgrade.Verdict, name: str) -> Path:
@@ -349,7 +418,7 @@ def main(argv=None) -> int:
     out = args.out
     try:
         if args.from_verdict:
-            verdict = upgrade.Verdict.from_json(json.loads(args.from_verdict.read_text()))
+            verdict = read_verdict(args.from_verdict)
             print(upgrade.headline(verdict))
             if args.keep:
                 print(f"upgrade: kept as {keep(verdict, args.keep)}")

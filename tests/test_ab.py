@@ -121,6 +121,16 @@ def test_a_relative_python_is_made_absolute_and_a_missing_one_is_a_usage_error(a
     assert "env/bin/nothing is not an executable Python" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flag", ["--base-env", "--candidate-env"])
+def test_an_environment_switch_without_a_value_is_refused_with_exit_2(ab, flag, capsys):
+    """Seen: ``--candidate-env FOO`` ended with exit 1, the status of a slower candidate."""
+    with pytest.raises(SystemExit) as exit_info:
+        ab.parse_arguments([flag, "FOO"])
+    assert exit_info.value.code == 2
+    assert "expected KEY=VALUE, got 'FOO'" in capsys.readouterr().err
+    assert ab.env_pairs(["A=1", "B=x=y", "C="]) == {"A": "1", "B": "x=y", "C": ""}
+
+
 def test_each_worker_times_exactly_the_models_asked_for(ab, tmp_path, monkeypatch):
     """Node ids, not a -k substring: asking for arch1_bn must not time arch1_bn_dropout too."""
     started = []

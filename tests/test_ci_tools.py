@@ -149,3 +149,32 @@ def test_ci_runs_the_readme_s_test_command_verbatim():
     command = line.search(readme)[1]
     assert command == "pip install tox && tox p"
     assert "{ " + command + "; }" in (CI / "run").read_text()
+
+
+def test_upgrade_plan_judges_nothing_when_no_lock_moved_since_the_base(tmp_path, monkeypatch, capsys):
+    plan = ci_module("upgrade_plan", monkeypatch)
+    head = subprocess.run(["git", "-C", str(CI.parent), "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    assert plan.main(["--out", str(tmp_path), "--base-sha", head]) == 0
+    assert capsys.readouterr().out == "stacks=[]\n"
+    assert plan.at_commit(head, CI.parent / "benchmarks" / "locks" / "py399.txt") is None
+
+
+def test_upgrade_plan_fails_closed_on_a_base_it_cannot_read(tmp_path, monkeypatch, capsys):
+    """A base commit missing from the clone must not let a changed lock pass unjudged."""
+    plan = ci_module("upgrade_plan", monkeypatch)
+    assert plan.main(["--out", str(tmp_path), "--base-sha", "0" * 40]) == 2
+    captured = capsys.readouterr()
+    assert "stacks=" not in captured.out
+    assert captured.err.count("\n") == 1 and "0" * 40 in captured.err and "fetch-depth" in captured.err
+
+
+def test_upgrade_plan_names_a_lock_that_cannot_compile_in_one_line(tmp_path, monkeypatch, capsys):
+    plan = ci_module("upgrade_plan", monkeypatch)
+
+    def unresolvable(*args, **kwargs):
+        raise plan.stacks.LockError("uv pip compile failed: no version of tensorflow==9.9")
+    monkeypatch.setattr(plan.stacks, "compile_lock", unresolvable)
+    assert plan.main(["--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "tensorflow==9.9" in err

@@ -3,7 +3,9 @@ command's pure parts (benchmarks/upgrade.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import statistics
 from pathlib import Path
 
 import pytest
@@ -32,9 +34,10 @@ def test_one_bit_identical_seed_settles_a_model_and_others_get_four_then_more():
     assert upgrade.seeds_wanted([0.0, 0.0]) == 2
     assert upgrade.seeds_wanted([0.0001]) == 4
     assert upgrade.seeds_wanted([-0.0001, 0.0001, 0.0, 0.0002]) == 4  # drop 0.04 points: enough
-    # sd 0.0917 points over 4 seeds: detectable 0.283 points > 0.2: ask for 4 x (0.283/0.2)^2 -> 9, capped
+    # sd 0.0984 points over 4 seeds: detectable 0.304 points > 0.2: ask for 4 x (0.304/0.2)^2 -> 10, capped
     noisy = [-0.0030, -0.0040, -0.0050, -0.0029]
-    assert (T99_3 + T90_3) * 0.000917 / 2 == pytest.approx(0.002835, rel=1e-3)
+    assert statistics.stdev(noisy) == pytest.approx(0.000984, rel=1e-3)
+    assert upgrade.detectable_drop(noisy) == pytest.approx((T99_3 + T90_3) * statistics.stdev(noisy) / 2)
     assert upgrade.seeds_wanted(noisy) == 8
     assert upgrade.seeds_wanted(noisy, cap=6) == 6
     assert upgrade.seeds_wanted(noisy * 2) == 8  # at the cap: no more
@@ -103,6 +106,77 @@ def test_a_changed_build_field_a_worse_model_and_a_slower_step_each_fail():
     assert worse.failures() == ["accuracy: arch1_relu worse"] and worse.exit_status == 1
     slower = verdict(speed_ratio=1.10, speed_verdict="SLOWER")
     assert slower.failures() == ["speed: arch1_relu slower x1.100"] and slower.exit_status == 1
+
+
+def test_a_detectable_drop_of_zero_is_called_bit_identical_only_when_every_seed_is():
+    shifted = verdict(candidate_values={"arch1_relu": {11: 0.979, 12: 0.980, 13: 0.978, 14: 0.981},
+                                        "softmax": {11: 0.925}})
+    page = upgrade.markdown(shifted)
+    # every seed 0.2 points lower: no spread, so any drop is seen, but nothing is bit-identical
+    assert "| arch1_relu | 11 12 13 14 | -0.200 |" in page
+    assert "any (no spread) | worse |" in page and "any (bit-identical) | worse |" not in page
+    assert "| softmax | 11 | +0.000 | - | any (bit-identical) | identical |" in page
+
+
+def test_a_verdict_without_a_speed_section_says_so():
+    v = Verdict(**{**verdict().__dict__, "speed": ()})
+    assert upgrade.headline(v) == ("py312-tf218 → tensorflow==2.21.0 (tensorflow): nothing got worse, "
+                                   "speed not measured (exit 0; 6.9 min on 2 CPUs, x86_64)")
+
+
+def test_only_the_asked_models_and_the_verdicts_seeds_are_judged():
+    found = {"arch1_relu": {1: 0.97, 11: 0.98, 12: 0.98}, "softmax": {11: 0.92}}
+    assert command.judged_values(found, ["arch1_relu"]) == {"arch1_relu": {11: 0.98, 12: 0.98}}
+
+
+def test_a_seed_an_interrupted_reproduce_left_unfinished_is_not_read(tmp_path, make_result, write_run):
+    """Seen: a verdict resumed after a kill ended with exit 2 on a seed folder holding only a
+    checkpoint; reproduce finishes such a seed, so until then it is not a value."""
+    from mnist_mlp.notebook import draws
+    runs = tmp_path / "base" / "runs"
+    write_run(runs / "seed-11", [dataclasses.replace(make_result("softmax", seed=11, test_accuracy=0.925),
+                                                     draws=draws.SCHEME)])
+    (runs / "seed-12" / "softmax").mkdir(parents=True)
+    (runs / "seed-12" / "softmax" / "checkpoint.npz").write_bytes(b"partial")
+    assert list(command.side_values(runs, ["softmax"])["softmax"]) == [11]
+
+
+def test_a_run_without_a_finished_time_is_not_counted_as_reused(tmp_path):
+    folder = tmp_path / "base" / "runs" / "seed-11" / "softmax"
+    folder.mkdir(parents=True)
+    (folder / "result.json").write_text(json.dumps({"finished": "-"}))
+    assert command.reused_runs(tmp_path, {"base": {"softmax": {11: 0.9}}}, 1796538600.0) == 0
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--candidate-env", "FOO"], "KEY=VALUE"),
+    (["--pin", "keras==3.15.1", "--candidate-lock", "x.txt"], "--candidate-lock"),
+    (["--newest", "--candidate-lock", "x.txt"], "--candidate-lock"),
+    (["--pin", "keras==3.15.1", "--prereleases"], "--prereleases"),
+    (["--pin", "keras==3.15.1", "--speed-rounds", "1"], "--speed-rounds"),
+    (["--pin", "keras==3.15.1", "--speed-rounds", "-1"], "--speed-rounds"),
+    (["--pin", "keras==3.15.1", "--speed-pairs", "0"], "--speed-pairs"),
+    (["--pin", "keras==3.15.1", "--epochs", "0"], "--epochs"),
+    (["--pin", "keras==3.15.1", "--jobs", "-3"], "--jobs"),
+    (["--pin", "keras==3.15.1", "--backend", "nonsense"], "--backend"),
+    (["--pin", "keras==3.15.1", "--side", "base", "--seeds", "99"], "--seeds"),
+])
+def test_bad_arguments_are_refused_before_anything_is_built(argv, says, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        command.parse_arguments(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("text", ['{"build": []}', "[]", '{"base": 1}', "not json"])
+def test_a_malformed_verdict_file_is_one_line_and_exit_2(text, tmp_path, capsys):
+    bad = tmp_path / "verdict.json"
+    bad.write_text(text if text != '{"build": []}' else
+                   json.dumps({**verdict().to_json(), "build": ["arch1_relu"]}))
+    assert command.main(["--from-verdict", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and str(bad) in err and "delete" not in err
 
 
 def test_a_verdict_survives_its_json():

@@ -155,6 +155,13 @@ def _points(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:+.3f}"
 
 
+def _detectable(differences: Sequence[float], drop: float | None) -> str:
+    """The detectable-drop cell: "any" when it is 0, and why (every seed equal, or equally moved)."""
+    if drop == 0.0:
+        return "any (bit-identical)" if all(d == 0 for d in differences) else "any (no spread)"
+    return "-" if drop is None else f"{drop * 100:.3f}"
+
+
 def tables(verdict: Verdict) -> list[tuple[str, list[str], list[list[str]]]]:
     """The page's sections as (title, header, rows): one source for Markdown and HTML."""
     sides = [["", "base", "candidate"],
@@ -172,7 +179,7 @@ def tables(verdict: Verdict) -> list[tuple[str, list[str], list[list[str]]]]:
                                 if s in verdict.accuracy["candidate"][row.model]),
             _points(row.mean),
             "-" if row.interval is None else f"[{_points(row.interval[0])}, {_points(row.interval[1])}]",
-            "any (bit-identical)" if drop == 0.0 else ("-" if drop is None else f"{drop * 100:.3f}"),
+            _detectable(row.differences, drop),
             row.outcome])
     speed_rows = [[r.model, f"{r.ratio:.3f}", f"[{r.ci_low:.3f}, {r.ci_high:.3f}]",
                    " ".join(f"{x:.3f}" for x in r.pair_ratios), f"{r.p_slower:.4f}", r.verdict]
@@ -193,6 +200,7 @@ def tables(verdict: Verdict) -> list[tuple[str, list[str], list[list[str]]]]:
 def headline(verdict: Verdict) -> str:
     failures = verdict.failures()
     outcome = "WORSE: " + "; ".join(failures) if failures else "nothing got worse"
+    outcome += "" if verdict.speed else ", speed not measured"
     reused = (f"; {verdict.reused_runs} of {verdict.runs} training runs reused from an earlier invocation"
               if verdict.reused_runs else "")
     return (f"{verdict.base.name} → {verdict.candidate.name} ({verdict.backend}): {outcome} "
