@@ -134,3 +134,17 @@ def test_matrix_seeds_see_a_drop_of_0_3_points_for_every_model(section):
     drops = {name: entry["detects_drop_by_seeds"][str(len(seeds))] * 100
              for name, entry in gates["models"].items()}
     assert max(drops.values()) <= DETECTABLE_DROP, drops
+
+
+TORCH_CPU_WHEELS = "https://download.pytorch.org/whl/cpu/torch/"
+
+
+@pytest.mark.parametrize("workflow", ["ci.yml", "matrix.yml", "upgrade.yml"])
+def test_every_workflow_finds_the_cpu_build_of_torch_the_locks_pin(workflow):
+    """PyPI serves no ``+cpu`` torch: without PyTorch's page a locked env cannot install on GitHub."""
+    pinned = {line for lock in (ROOT / "benchmarks" / "locks").glob("*.txt")
+              for line in lock.read_text().splitlines() if line.startswith("torch==")}
+    assert pinned and all(line.endswith("+cpu") for line in pinned)
+    text = (WORKFLOWS / workflow).read_text()
+    top_level_env = re.search(r"^env:\n((?:  .*\n|\n)*?)^jobs:", text, re.MULTILINE)
+    assert top_level_env and f"  UV_FIND_LINKS: {TORCH_CPU_WHEELS}\n" in top_level_env[1]
