@@ -40,6 +40,7 @@ from pathlib import Path
 
 import turns
 
+from mnist_mlp.cli.arguments import OneLineParser
 from mnist_mlp.files import write_json
 
 TREE = Path(__file__).resolve().parent.parent
@@ -227,7 +228,7 @@ def interpreter(text: str) -> str:
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(description=__doc__.split("\n\n")[0])
     base = parser.add_mutually_exclusive_group(required=True)
     base.add_argument("--base-python", type=interpreter, help="Python of the base build's environment")
     base.add_argument("--base-rev", help="git revision of this repository to run as the base "

@@ -70,6 +70,9 @@ def read_lock(path: Path) -> dict[str, str]:
     except OSError as error:
         raise LockError(f"{path}: cannot read the lock ({error.strerror}); "
                         "write it with 'python benchmarks/stacks.py compile'") from None
+    except UnicodeDecodeError:
+        raise LockError(f"{path}: not UTF-8 text, so not a lock; "
+                        "write it with 'python benchmarks/stacks.py compile'") from None
     pins = {}
     for number, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()

@@ -37,6 +37,7 @@ from pathlib import Path
 import stacks
 from ab import absolute_path, env_pairs, key_value
 
+from mnist_mlp.cli.arguments import OneLineParser
 from mnist_mlp.errors import MnistMlpError
 from mnist_mlp.files import write_json, write_text
 from mnist_mlp.judging import abcompare, compare, upgrade
@@ -329,7 +330,7 @@ def unresolved(text: str) -> Path:
 
 
 def parse_arguments(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", default="py311", choices=sorted(stacks.STACKS),
                         help="the locked stack judged against (default %(default)s)")
     parser.add_argument("--base-lock", type=absolute_path, help="a lock file instead of the stack's")
@@ -397,10 +398,16 @@ def parse_arguments(argv):
 
 def read_verdict(path: Path) -> upgrade.Verdict:
     """A verdict.json measured before; UpgradeError (one line) when it is not one."""
+    if not path.is_file():
+        raise UpgradeError(f"{path} is not a regular file; give the verdict.json an upgrade run wrote")
     try:
-        return upgrade.Verdict.from_json(json.loads(path.read_text()))
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise UpgradeError(f"{path} is not a verdict.json ({type(error).__name__}: {error}); "
+        verdict = upgrade.Verdict.from_json(json.loads(path.read_text()))
+        upgrade.headline(verdict)  # pairs the seeds: a model only one side has is refused here
+        return verdict
+    except (ValueError, KeyError, TypeError, AttributeError, ArithmeticError, RecursionError,
+            compare.CompareError) as error:
+        reason = f"{type(error).__name__}: {error}".encode("unicode_escape").decode()[:200]
+        raise UpgradeError(f"{path} is not a verdict.json ({reason}); "
                            "give the verdict.json an upgrade run wrote") from None
 
 

@@ -178,3 +178,12 @@ def test_reproduce_end_to_end_one_epoch(capsys, tmp_path, mnist, monkeypatch):
                            "--out", str(run))
     assert "softmax: finished earlier" in out and "not retrained" in out
     assert "efficiency: not stated: softmax did part of the work before this job" in out
+
+
+@pytest.mark.parametrize("command", [["train", "softmax"], ["matrix", "a", "b"]])
+def test_an_output_path_too_long_for_the_system_is_one_line_exit_2(command, capsys, tmp_path):
+    """Seen: 25 parts of 200 bytes ended in OSError's traceback (exit 1) while argparse checked it."""
+    too_long = str(tmp_path / "/".join(["b" * 200] * 25))
+    code, _, err = run_cli(capsys, *command, "--out", too_long)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "too long" in err and "Traceback" not in err

@@ -177,3 +177,12 @@ def test_compare_refuses_builds_trained_on_other_images_or_recipes(tmp_path, cap
     code = cli.main(["compare", str(tmp_path / "base"), str(tmp_path / "base")])
     err = capsys.readouterr().err
     assert code == 2 and "train_images 512 vs 60000" in err, err
+
+
+def test_a_model_only_one_build_has_is_named_not_left_out():
+    """Seen: a candidate missing arch1_relu's result compared 7 of 8 models and passed."""
+    base = {"arch1_relu": {11: 0.98}, "softmax": {11: 0.92}}
+    with pytest.raises(compare.CompareError, match="arch1_relu: only the base has it"):
+        compare.paired_rows(base, {"softmax": {11: 0.92}})
+    with pytest.raises(compare.CompareError, match="arch1_relu: only the candidate has it"):
+        compare.paired_rows({"softmax": {11: 0.92}}, base)

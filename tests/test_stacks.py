@@ -135,3 +135,11 @@ def test_each_tox_dep_of_a_stack_is_held_by_its_lock():
         requirement = Requirement(text)
         version = stacks.read_lock(stacks.lock_path(env))[stacks.normalise(requirement.name)]
         assert requirement.specifier.contains(Version(version)), (line, version)
+
+
+def test_a_lock_that_is_not_utf8_is_a_lock_error_naming_it(tmp_path):
+    """Seen: upgrade.py --candidate-lock of such a file said 'delete OUT and rerun'."""
+    lock = tmp_path / "lock.txt"
+    lock.write_bytes(b"numpy==2.4.6\n\xff\n")
+    with pytest.raises(stacks.LockError, match=r"lock.txt: not UTF-8 text"):
+        stacks.read_lock(lock)

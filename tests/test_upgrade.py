@@ -169,14 +169,41 @@ def test_bad_arguments_are_refused_before_anything_is_built(argv, says, capsys):
     assert says in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("text", ['{"build": []}', "[]", '{"base": 1}', "not json"])
+def altered(**changes) -> str:
+    """A measured verdict.json with some of its fields replaced (``side_accuracy``: the
+    candidate's accuracy of arch1_relu; ``speed_row``: fields of the speed row)."""
+    data = verdict().to_json()
+    if "side_accuracy" in changes:
+        data["accuracy"]["candidate"]["arch1_relu"] = changes.pop("side_accuracy")
+    if "speed_row" in changes:
+        data["speed"][0].update(changes.pop("speed_row"))
+    data.update(changes)
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize("text", [
+    altered(build=["arch1_relu"]), "[]", '{"base": 1}', "not json", "[" * 100_000,
+    altered(accuracy={"base": verdict().to_json()["accuracy"]["base"]}),
+    altered(side_accuracy={"11": float("nan"), "12": 0.98, "13": 0.98, "14": 0.98}),
+    altered(side_accuracy={"11": 10**400}), altered(side_accuracy={"11": 50.0}),
+    altered(speed_row={"verdict": "FASTER!!"}), altered(speed_row={"ratio": float("nan")}),
+    altered(wall_seconds=10**400), altered(wall_seconds=-1.0), altered(reused_runs=10**30),
+    altered(base={**verdict().to_json()["base"], "name": "py311\n\x1b[31mred"}),
+    altered(backend={"x": 1}),
+], ids=["build-list", "list", "base-int", "not-json", "deep", "no-candidate", "nan", "huge-int",
+        "above-1", "speed-word", "ratio-nan", "wall-huge", "wall-negative", "reused-huge",
+        "control-characters", "backend-object"])
 def test_a_malformed_verdict_file_is_one_line_and_exit_2(text, tmp_path, capsys):
     bad = tmp_path / "verdict.json"
-    bad.write_text(text if text != '{"build": []}' else
-                   json.dumps({**verdict().to_json(), "build": ["arch1_relu"]}))
+    bad.write_text(text)
     assert command.main(["--from-verdict", str(bad)]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and str(bad) in err and "delete" not in err
+
+
+def test_a_verdict_file_that_is_not_a_regular_file_is_refused(capsys):
+    assert command.main(["--from-verdict", "/dev/zero"]) == 2
+    assert "/dev/zero is not a regular file" in capsys.readouterr().err
 
 
 def test_a_verdict_survives_its_json():

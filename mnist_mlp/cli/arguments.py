@@ -9,6 +9,8 @@ import math
 import os
 from pathlib import Path
 
+from mnist_mlp.errors import EXIT_USAGE
+
 
 def positive_int(text: str) -> int:
     try:
@@ -51,16 +53,35 @@ def model_name(text: str) -> str:
     return text
 
 
+PATH_MAX_FALLBACK = 4096  # Linux's
 NAME_MAX_FALLBACK = 255  # bytes in one path component on ext4, XFS, btrfs and tmpfs
 
 
-def _name_max(path: Path) -> int:
-    """The longest name the file system holding ``path`` (or its nearest existing parent) takes."""
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the problem and where the usage is (exit 2),
+    not the usage block and the error."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _pathconf(path: Path, name: str, fallback: int) -> int:
+    """``os.pathconf`` of the file system holding ``path`` (or its nearest existing parent)."""
     for folder in (path, *path.parents):
         with contextlib.suppress(OSError, ValueError):
             if folder.exists():
-                return os.pathconf(folder, "PC_NAME_MAX")
-    return NAME_MAX_FALLBACK
+                return os.pathconf(folder, name)
+    return fallback
+
+
+def _name_max(path: Path) -> int:
+    """The longest name the file system holding ``path`` takes."""
+    return _pathconf(path, "PC_NAME_MAX", NAME_MAX_FALLBACK)
+
+
+def _path_max(path: Path) -> int:
+    """The longest path (in bytes, with its terminating NUL) the system takes for ``path``."""
+    return _pathconf(path, "PC_PATH_MAX", PATH_MAX_FALLBACK)
 
 
 def path_value(text: str) -> Path:
@@ -83,6 +104,10 @@ def path_value(text: str) -> Path:
             raise argparse.ArgumentTypeError(
                 f"the name {part[:24]}... is {len(os.fsencode(part))} bytes, longer than the file "
                 f"system's {limit}; choose a shorter path")
+    whole = len(os.fsencode(path.absolute()))
+    if whole >= (path_max := _path_max(path.absolute())):
+        raise argparse.ArgumentTypeError(
+            f"the path is {whole} bytes, too long for the file system's {path_max}; choose a shorter path")
     return path
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from mnist_mlp.cli.arguments import (
     MAX_SEED,
+    OneLineParser,
     accuracy_margin,
     budget_margin,
     data_value,
@@ -53,14 +54,6 @@ from mnist_mlp.errors import EXIT_GATE_FAILED, EXIT_INTERNAL, EXIT_USAGE, MnistM
 
 # ---------------------------------------------------------------------------------------------
 # Commands
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line naming the problem and where the usage is (exit 2),
-    not the usage block and the error."""
-
-    def error(self, message: str):
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

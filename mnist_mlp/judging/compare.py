@@ -114,11 +114,14 @@ class CompareError(MnistMlpError, ValueError):
 
 def paired_rows(base: Mapping[str, PerSeed], candidate: Mapping[str, PerSeed],
                 alpha: float = ALPHA, margin: float = MARGIN) -> list[PairedRow]:
-    """One row per model both sides have, over the seeds both sides trained (in seed order)."""
+    """One row per model, over the seeds both sides trained (in seed order); a model only one side
+    has is a CompareError naming it (left out, it would pass unjudged)."""
+    if lone := sorted(set(base) ^ set(candidate)):
+        side = "base" if lone[0] in base else "candidate"
+        raise CompareError(f"{lone[0]}: only the {side} has it; train it on both, or compare the "
+                           "same models")
     rows = []
     for model, base_values in base.items():
-        if model not in candidate:
-            continue
         seeds = sorted(set(base_values) & set(candidate[model]))
         if not seeds:
             raise CompareError(f"{model}: the two builds share no seed; train the same --seeds on both")

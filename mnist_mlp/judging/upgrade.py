@@ -29,7 +29,7 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 
-from mnist_mlp.judging import compare
+from mnist_mlp.judging import abcompare, compare
 
 # Seeds the verdict trains, in order: none of them calibrated a gate (golden/measured/gates.json
 # uses 1-10, and 0 is the gated seed), so a verdict's seeds are fresh for every reader.
@@ -38,6 +38,7 @@ POWER_SEEDS = 4
 TARGET_DROP = 0.002  # 0.2 points of test accuracy
 POWER = 0.90
 SPEED_THRESHOLD, SPEED_ALPHA = 0.05, 0.01
+SPEED_WORDS = (abcompare.SAME, abcompare.SLOWER, abcompare.FASTER)
 BUILD, ACCURACY, SPEED = "build", "accuracy", "speed"
 
 
@@ -139,6 +140,33 @@ class Verdict:
 
     @classmethod
     def from_json(cls, data: Mapping) -> Verdict:
+        """The verdict a verdict.json holds; ValueError naming the first value no measurement writes."""
+        verdict = cls._from_json(data)
+        verdict.check()
+        return verdict
+
+    def check(self) -> None:
+        """ValueError unless every field is one a measurement writes: both sides, the same models,
+        accuracies from 0 to 1, finite positive ratios with a known word, plain printable names."""
+        if set(self.accuracy) != {"base", "candidate"}:
+            raise ValueError(f"accuracy holds {sorted(self.accuracy)}, not base and candidate")
+        for side, models in self.accuracy.items():
+            for model, seeds in models.items():
+                if not all(math.isfinite(v) and 0 <= v <= 1 for v in seeds.values()):
+                    raise ValueError(f"{side} {model}: an accuracy outside 0 to 1")
+        for row in self.speed:
+            numbers = (row.ratio, row.ci_low, row.ci_high, *row.pair_ratios)
+            if row.verdict not in SPEED_WORDS or not all(math.isfinite(x) and x > 0 for x in numbers):
+                raise ValueError(f"speed of {row.model}: not a measured ratio and verdict")
+        if not (math.isfinite(self.wall_seconds) and self.wall_seconds >= 0
+                and 0 <= self.reused_runs <= self.runs):
+            raise ValueError("wall_seconds or reused_runs out of range")
+        texts = (self.base.name, self.candidate.name, self.backend, self.machine, *self.lock_changes)
+        if not all(isinstance(t, str) and t.isprintable() for t in texts):
+            raise ValueError("a name holds a control character or is not text")
+
+    @classmethod
+    def _from_json(cls, data: Mapping) -> Verdict:
         return cls(
             base=Side(**data["base"]), candidate=Side(**data["candidate"]), backend=data["backend"],
             lock_changes=tuple(data["lock_changes"]),
