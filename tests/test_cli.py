@@ -187,3 +187,14 @@ def test_an_output_path_too_long_for_the_system_is_one_line_exit_2(command, caps
     code, _, err = run_cli(capsys, *command, "--out", too_long)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "too long" in err and "Traceback" not in err
+
+
+def test_report_of_a_folder_that_holds_no_run_touches_nothing(capsys, tmp_path):
+    """Seen: 'report' of a user's folder swept files that looked like a killed write's and left a
+    .lock behind, before saying the folder held no run."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / ".notes.abcd1234.tmp").write_text("mine")
+    code, _, err = run_cli(capsys, "report", str(folder))
+    assert code == 2 and "result.json" in err
+    assert sorted(p.name for p in folder.iterdir()) == [".notes.abcd1234.tmp"]

@@ -180,12 +180,15 @@ def _build_report(run_dir: Path) -> None:
 
 def cmd_report(args) -> int:
     """Locked like a run (a run still writing the folder is refused, and what killed writes left
-    is swept); a folder that does not exist is named by build_report, not created."""
+    is swept); a folder that holds no run (or does not exist) is named by build_report and left
+    as it was: no lock file, no sweep."""
     import contextlib
 
     from mnist_mlp.training import reproduce
 
-    with reproduce.locked(args.run_dir) if args.run_dir.is_dir() else contextlib.nullcontext():
+    holds_runs = args.run_dir.is_dir() and any(
+        next(args.run_dir.glob(pattern), None) for pattern in ("*/result.json", "seed-*/*/result.json"))
+    with reproduce.locked(args.run_dir) if holds_runs else contextlib.nullcontext():
         _build_report(args.run_dir)
     return 0
 
