@@ -13,6 +13,7 @@ import pytest
 
 from mnist_mlp.cli import main as cli
 from mnist_mlp.judging.gates import speed
+from mnist_mlp.measuring import benchjson
 from mnist_mlp.notebook import golden
 
 PEAK = 100e9
@@ -267,8 +268,19 @@ def test_budgets_are_per_backend_with_a_default():
     assert speed.section("some-future-backend") is golden.load("benchmarks")["backends"]["tensorflow"]
     tagged = run()
     assert speed.backend_of(tagged) == "tensorflow"
-    tagged["benchmarks"][0]["extra_info"]["backend"] = "jax"
+    for benchmark in tagged["benchmarks"]:
+        benchmark["extra_info"]["backend"] = "jax"
     assert speed.backend_of(tagged) == "jax"
+
+
+def test_a_benchmark_file_that_mixes_backends_is_refused():
+    """Seen: a JAX file whose first entry said tensorflow was judged against TensorFlow's budgets."""
+    mixed = run()
+    for benchmark in mixed["benchmarks"]:
+        benchmark["extra_info"]["backend"] = "jax"
+    mixed["benchmarks"][0]["extra_info"]["backend"] = "tensorflow"
+    with pytest.raises(benchjson.BenchJSONError, match=r"mixes backends \['jax', 'tensorflow'\]"):
+        speed.backend_of(mixed)
 
 
 # ---------------------------------------------------------------------------------------------

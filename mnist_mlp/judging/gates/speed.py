@@ -39,12 +39,13 @@ def medians_ms(bench: dict, source: str = "benchmark JSON") -> dict[tuple[str, s
 
 def backend_of(bench: dict) -> str:
     """The Keras backend a benchmark run measured (its tagged benchmarks' extra_info, validated
-    text), else UNRECORDED_BACKEND."""
-    for benchmark in benchjson.benchmarks(bench).values():
-        backend = benchmark.extra_info.get("backend")
-        if backend:
-            return backend
-    return golden.UNRECORDED_BACKEND
+    text), else UNRECORDED_BACKEND; BenchJSONError when its benchmarks name more than one."""
+    recorded = {b.extra_info.get("backend") for b in benchjson.benchmarks(bench).values()} - {None, ""}
+    if len(recorded) > 1:
+        raise benchjson.BenchJSONError(
+            f"the file mixes backends {sorted(recorded)}: one benchmark run measures one backend; "
+            "judge each backend's own file")
+    return recorded.pop() if recorded else golden.UNRECORDED_BACKEND
 
 
 def section(backend: str) -> dict:
