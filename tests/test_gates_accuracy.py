@@ -212,6 +212,21 @@ def test_cli_calibrate_refuses_a_run_of_two_seeds(tmp_path, capsys, make_result,
     assert not target.exists()
 
 
+def test_cli_calibrate_of_too_few_seeds_names_the_seeds_not_the_gates_file(tmp_path, capsys, make_result,
+                                                                          write_run):
+    """Seen: two seeds and a new --write file said '...: malformed gates file', cut at 80 characters."""
+    from mnist_mlp.cli import main as cli
+
+    for seed in (1, 2):
+        write_run(tmp_path / f"s{seed}", crafted_run(make_result, 0.0, seed).values())
+    target = tmp_path / "gates.json"
+    argv = ["calibrate", str(tmp_path / "s1"), str(tmp_path / "s2"), "--write", str(target)]
+    assert cli.main(argv) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "same 5+ seeds" in err and "malformed" not in err and len(err.strip().splitlines()) == 1
+    assert not target.exists()
+
+
 def test_calibration_records_the_stack_not_the_cores_one_task_ran_on(make_result):
     runs = {seed: crafted_run(make_result, 0.0, seed) for seed in (1, 2, 3, 4, 5)}
     env = {"backend": "jax", "python": "3.11.7", "cpus": [1]}

@@ -331,6 +331,8 @@ def calibrate_file(run_dirs: Sequence[str | Path], target: Path,
         current = (existing or {}).get("backends", {}).get(name)
         new = calibrate(runs, next(iter(first.values())).environment, current, alpha)
         merged = merge_gates(existing, name, new)
+    except CalibrationError:  # the runs' fault, named as such, not the file's
+        raise
     except MALFORMED as exc:
         why = " ".join(str(exc).split())[:80]
         raise CalibrationError(f"{target}: malformed gates file ({type(exc).__name__}: {why}); "
