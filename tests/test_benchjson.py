@@ -90,9 +90,10 @@ def test_a_malformed_benchmark_file_is_one_line_and_exit_2(kind, command, tmp_pa
     assert err.count("\n") == 1 and "bad.json" in err
 
 
-@pytest.mark.parametrize("kind", ["fifo", "device"])
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
 def test_a_benchmark_path_that_is_not_a_regular_file_is_refused_without_waiting(tmp_path, capsys, kind):
-    """Seen: bench-check on a FIFO waited for a writer forever; on /dev/zero it read forever."""
+    """Seen: bench-check on a FIFO waited for a writer forever; on /dev/zero it read forever; on a
+    folder it said "[Errno 21] Is a directory: 6"."""
     import os
 
     from cli_run import run_cli
@@ -100,6 +101,8 @@ def test_a_benchmark_path_that_is_not_a_regular_file_is_refused_without_waiting(
     path = tmp_path / "bench.json"
     if kind == "fifo":
         os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
     else:
         path.symlink_to("/dev/zero")
     code, _, err = run_cli(capsys, "bench-check", str(path))

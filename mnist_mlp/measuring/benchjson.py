@@ -65,11 +65,12 @@ def _read_regular_file(path: str | os.PathLike) -> str:
     """The text of ``path`` if it is a regular file of at most MAX_BYTES (a FIFO or a device would
     block or never end), opened without waiting for a writer."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:  # before a folder reaches fdopen
+        os.close(fd)
+        raise BenchJSONError(f"{path}: not a benchmark JSON file (a regular file of at most "
+                             f"{MAX_BYTES >> 20} MiB); give the file --benchmark-json wrote")
     with os.fdopen(fd, encoding="utf-8") as f:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
-            raise BenchJSONError(f"{path}: not a benchmark JSON file (a regular file of at most "
-                                 f"{MAX_BYTES >> 20} MiB); give the file --benchmark-json wrote")
         return f.read()
 
 
