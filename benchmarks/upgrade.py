@@ -37,7 +37,8 @@ from pathlib import Path
 import stacks
 from ab import absolute_path, env_pairs, key_value
 
-from mnist_mlp.cli.arguments import OneLineParser
+from mnist_mlp.cli.arguments import OneLineParser, positive_int
+from mnist_mlp.cli.environment import BACKENDS
 from mnist_mlp.errors import MnistMlpError
 from mnist_mlp.files import write_json, write_text
 from mnist_mlp.judging import abcompare, compare, upgrade
@@ -60,9 +61,6 @@ for name in {SHOWN!r}:
         pass
 print(json.dumps(out))
 """
-
-
-BACKENDS = ("jax", "tensorflow", "torch")
 
 
 class UpgradeError(Exception):
@@ -303,22 +301,9 @@ def kept_name(text: str) -> str:
     return text
 
 
-def at_least(minimum: int):
-    """An argparse type: an integer of at least ``minimum``."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{value} is below {minimum}")
-        return value
-    return parse
-
-
 def speed_rounds(text: str) -> int:
     """0 (no speed section) or at least 2 rounds: the A/B's least."""
-    value = at_least(0)(text)
+    value = 0 if text.strip() == "0" else positive_int(text)
     if value == 1:
         raise argparse.ArgumentTypeError("1 round cannot be compared: 0 (no speed section) or at least 2")
     return value
@@ -347,9 +332,9 @@ def parse_arguments(argv):
     parser.add_argument("--max-seeds", type=int, default=len(upgrade.SEEDS),
                         choices=range(1, len(upgrade.SEEDS) + 1), metavar="N",
                         help="the most seeds a model trains (default %(default)s)")
-    parser.add_argument("--epochs", type=at_least(1), help="training epochs (default: the notebook's)")
-    parser.add_argument("--jobs", type=at_least(1), help="reproduce's --jobs (default: its own)")
-    parser.add_argument("--speed-pairs", type=at_least(1), default=2)
+    parser.add_argument("--epochs", type=positive_int, help="training epochs (default: the notebook's)")
+    parser.add_argument("--jobs", type=positive_int, help="reproduce's --jobs (default: its own)")
+    parser.add_argument("--speed-pairs", type=positive_int, default=2)
     parser.add_argument("--speed-rounds", type=speed_rounds, default=30,
                         help="timed rounds per model and process, at least 2 (0: no speed section)")
     parser.add_argument("--candidate-env", nargs="*", default=[], type=key_value, metavar="KEY=VALUE",
