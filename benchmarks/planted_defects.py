@@ -84,15 +84,22 @@ def plant_in_process(spec: str) -> None:
         plant(defect, None)
         return
     from mnist_mlp.training import train
-    original = train.train_and_evaluate
+    _PLANTED.update(defect=defect, model=model, fraction=float(fraction) if fraction else None,
+                    draw=int(draw) if draw else LABEL_DRAW, original=train.train_and_evaluate)
+    train.train_and_evaluate = planted_train_and_evaluate
 
-    def train_and_evaluate(name, dataset, *args, **kwargs):
-        if not model or name == model:
-            dataset = plant(defect, dataset, float(fraction) if fraction else None,
-                            int(draw) if draw else LABEL_DRAW)
-        return original(name, dataset, *args, **kwargs)
 
-    train.train_and_evaluate = train_and_evaluate
+# The label-noise plant of this process (set by plant_in_process; every spawned worker sets its
+# own at start-up through plants/sitecustomize.py), read by a module-level function: the pool
+# pickles the training function by reference, which a closure cannot be.
+_PLANTED: dict = {}
+
+
+def planted_train_and_evaluate(name, dataset, *args, **kwargs):
+    """``train_and_evaluate`` with the planted label noise in MODEL's training labels."""
+    if not _PLANTED["model"] or name == _PLANTED["model"]:
+        dataset = plant(_PLANTED["defect"], dataset, _PLANTED["fraction"], _PLANTED["draw"])
+    return _PLANTED["original"](name, dataset, *args, **kwargs)
 
 
 def worker(args) -> int:
