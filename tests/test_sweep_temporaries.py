@@ -94,3 +94,14 @@ def test_report_on_a_folder_a_run_holds_is_refused_and_sweeps_nothing(tmp_path, 
         code, _, err = run_cli(capsys, "report", str(run))
     assert code == 2 and err.count("\n") == 1 and "is in use by another mnist-mlp run" in err
     assert temporaries(run) == sorted(REPORT)
+
+
+def test_report_on_a_folder_of_seed_folders_a_run_holds_is_refused(tmp_path, make_result, write_run, capsys):
+    """A reproduce --seeds folder holds its runs in seed-S/: it is a run's folder too."""
+    out = tmp_path / "out"
+    write_run(out / "seed-11", [make_result("arch1_relu", seed=11)])
+    from mnist_mlp.training.lock import run_lock
+
+    with run_lock(out):
+        code, _, err = run_cli(capsys, "report", str(out))
+    assert code == 2 and err.count("\n") == 1 and "is in use by another mnist-mlp run" in err

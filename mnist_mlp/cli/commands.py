@@ -184,10 +184,11 @@ def cmd_report(args) -> int:
     as it was: no lock file, no sweep."""
     import contextlib
 
+    from mnist_mlp.judging.matrix import run_folders
     from mnist_mlp.training import reproduce
 
     holds_runs = args.run_dir.is_dir() and any(
-        next(args.run_dir.glob(pattern), None) for pattern in ("*/result.json", "seed-*/*/result.json"))
+        next(folder.glob("*/result.json"), None) for folder in run_folders(args.run_dir))
     with reproduce.locked(args.run_dir) if holds_runs else contextlib.nullcontext():
         _build_report(args.run_dir)
     return 0
