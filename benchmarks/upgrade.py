@@ -46,6 +46,7 @@ from mnist_mlp.judging.config_diff import SAVED, diff
 from mnist_mlp.judging.matrix import seed_runs
 from mnist_mlp.measuring.benchjson import load as load_bench_json
 from mnist_mlp.notebook.models import names as model_names
+from mnist_mlp.training.reproduce import prepare_run_dir
 from mnist_mlp.training.results import seed_folder
 
 TREE = stacks.TREE
@@ -415,10 +416,12 @@ def main(argv=None) -> int:
             if args.keep:
                 print(f"upgrade: kept as {keep(verdict, args.keep)}")
             return verdict.exit_status
-        out.mkdir(parents=True, exist_ok=True)
         base_lock = args.base_lock or stacks.lock_path(args.base)
+        base_pins = stacks.read_lock(base_lock)  # the locks given are read before --out is made
+        given_pins = stacks.read_lock(args.candidate_lock) if args.candidate_lock else None
+        prepare_run_dir(out)
         cand_lock = candidate_lock(args, base_lock, out)
-        base_pins, cand_pins = stacks.read_lock(base_lock), stacks.read_lock(cand_lock)
+        cand_pins = given_pins if given_pins is not None else stacks.read_lock(cand_lock)
         args.backend = (args.backend or os.environ.get("KERAS_BACKEND")
                         or ("jax" if "jax" in base_pins else "tensorflow"))
         changes = lock_changes(base_pins, cand_pins)

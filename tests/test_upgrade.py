@@ -335,3 +335,23 @@ def test_a_side_trained_by_another_candidate_is_not_reused(tmp_path):
     second = command.parse_arguments(["--base", "py311", "--plant", "adam_epsilon"])
     command.claim_side_folder(second, "candidate", "3.11", lock, tmp_path)
     assert not (tmp_path / "candidate" / "runs").exists()
+
+
+def test_an_out_that_is_a_file_is_one_line_naming_the_fix(tmp_path, capsys):
+    """Seen: 'upgrade: [Errno 17] File exists: ...', the bare errno."""
+    taken = tmp_path / "taken"
+    taken.write_text("mine")
+    assert command.main(["--base", "py311", "--pin", "numpy==2.1.3", "--out", str(taken)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a file, not a folder; choose another --out" in err
+    assert taken.read_text() == "mine"
+
+
+def test_a_lock_that_cannot_be_read_leaves_no_out_folder_behind(tmp_path, capsys):
+    """Seen: --out was created before the locks were read."""
+    bad_lock = tmp_path / "bad.txt"
+    bad_lock.write_bytes(b"\xff\xfe not utf-8")
+    out = tmp_path / "out"
+    assert command.main(["--base", "py311", "--base-lock", str(bad_lock), "--pin", "numpy==2.1.3",
+                         "--out", str(out)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1 and not out.exists()
