@@ -93,6 +93,16 @@ def test_out_folder_under_a_file_is_not_writable(capsys, tmp_path):
     assert code == 2 and "not writable" in err
 
 
+def test_out_folder_that_is_a_dangling_link_names_the_link(capsys, tmp_path):
+    """Seen: 'not writable (File exists)' for a link whose target is missing."""
+    link = tmp_path / "run"
+    link.symlink_to(tmp_path / "gone" / "run")
+    code, _, err = run_cli(capsys, "reproduce", "--out", str(link))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"--out {link} is a link to {tmp_path / 'gone' / 'run'}, which does not exist" in err
+    assert "File exists" not in err and link.is_symlink() and not (tmp_path / "gone").exists()
+
+
 def test_verify_passes_a_good_run(capsys, tmp_path, make_result, write_run):
     write_accuracies(make_result, write_run, tmp_path, {name: 0.999 for name in models.names()})
     code, out, _ = run_cli(capsys, "verify", str(tmp_path))

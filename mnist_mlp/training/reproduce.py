@@ -35,6 +35,9 @@ def prepare_run_dir(path: Path) -> Path:
     """Create ``path`` if needed and prove it is a writable folder, before any training starts."""
     if path.exists() and not path.is_dir():
         raise RunDirError(f"--out {path} is a file, not a folder; choose another --out")
+    if path.is_symlink() and not path.exists():
+        raise RunDirError(f"--out {path} is a link to {path.readlink()}, which does not exist; "
+                          "create its target or choose another --out")
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
