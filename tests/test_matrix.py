@@ -73,6 +73,13 @@ def test_reference_defaults_to_the_first_env_and_must_exist(two_envs):
         matrix.build_matrix(two_envs, "py399", lambda r: None)
 
 
+def test_an_unknown_reference_is_named_on_one_line(two_envs):
+    """Seen: a --reference holding a line break printed the error on two lines."""
+    with pytest.raises(matrix.MatrixError) as error:
+        matrix.build_matrix(two_envs, "a\nb", lambda r: None)
+    assert str(error.value) == "--reference 'a\\nb' is not one of the envs: py313-tf221, py310-tf215"
+
+
 def test_golden_gate_is_the_results_backends_threshold():
     jax = golden.load("gates")["backends"]["jax"]["models"]["arch1_relu"]["min_test_accuracy"]
     assert matrix.golden_gate(make_result("arch1_relu", backend="jax")) == jax

@@ -228,7 +228,8 @@ def build_matrix(envs: list[EnvRun], reference: str | None, gate_for) -> Matrix:
                           "an env's folder names its column")
     reference = reference or names[0]
     if reference not in names:
-        raise MatrixError(f"--reference {reference} is not one of the envs: {', '.join(names)}")
+        shown = reference if reference.isprintable() else repr(reference)  # one line
+        raise MatrixError(f"--reference {shown} is not one of the envs: {', '.join(names)}")
     check_same_recipe(envs)
     by_name = {env.name: env for env in envs}
     models = [m for m in by_name[reference].models()]
