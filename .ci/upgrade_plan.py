@@ -6,7 +6,8 @@
 Writes OUT/base/STACK.txt and OUT/candidate/STACK.txt and prints ``stacks=[...]`` (JSON) for
 $GITHUB_OUTPUT. A pull request's base lock is the lock at its base commit; a stack new in the pull
 request has no base and is not judged. The canary's candidate is ``uv pip compile --upgrade
---prerelease allow`` of the stack's requirements.
+--prerelease allow`` of the stack's requirements, the newest stacks' past their series
+(``stacks.FOLLOW_RELEASES``).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def plan(out: Path, base_sha: str | None) -> list[str]:
         else:
             shutil.copyfile(lock, base)
             shutil.copyfile(lock, candidate)
-            stacks.compile_lock(stacks.requirements(stack), python, candidate, newest=True,
+            stacks.compile_lock(stacks.requirements(stack, newest=True), python, candidate, newest=True,
                                 prereleases=True)
             if candidate.read_text() == base.read_text():
                 continue

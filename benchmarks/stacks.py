@@ -45,6 +45,11 @@ STACKS: dict[str, tuple[str, tuple[str, ...]]] = {
     # the JAX, PyTorch, fault, benchmark, reproduce and tool envs
     "py311": ("3.11", ("tensorflow==2.21.*", "jax", "torch==2.13.0", "mutmut>=3.3,<4", "ruff", "uv")),
 }
+# What the newest stacks let move past their series when asked for the newest releases (the
+# canary, `upgrade.py --newest`): a new TensorFlow minor or PyTorch release reaches a verdict. The
+# older stacks are their series and move only within it.
+FOLLOW_RELEASES: dict[str, tuple[str, ...]] = {"py311": ("tensorflow", "torch"),
+                                               "py313-tf221": ("tensorflow",)}
 # Installed by the virtualenv itself (uv's seed), not by a requirement: not judged.
 SEED = frozenset({"pip", "setuptools", "wheel"})
 PROJECT = "mnist-mlp"
@@ -116,12 +121,18 @@ def check(path: Path) -> list[str]:
     return mismatches(read_lock(path), installed_versions())
 
 
-def requirements(stack: str, pins: tuple[str, ...] = ()) -> list[str]:
-    """The stack's requirements, each of ``pins`` replacing the requirement of its name."""
-    replaced = {normalise(re.split(r"[<>=!~;\[ ]", pin, maxsplit=1)[0]) for pin in pins}
-    wanted = [*PACKAGE, *STACKS[stack][1]]
-    kept = [r for r in wanted if normalise(re.split(r"[<>=!~;\[ ]", r, maxsplit=1)[0]) not in replaced]
-    return [*kept, *pins]
+def requirement_name(requirement: str) -> str:
+    return normalise(re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0])
+
+
+def requirements(stack: str, pins: tuple[str, ...] = (), newest: bool = False) -> list[str]:
+    """The stack's requirements, each of ``pins`` replacing the requirement of its name; with
+    ``newest``, the stack's ``FOLLOW_RELEASES`` lose their version bounds."""
+    replaced = {requirement_name(pin) for pin in pins}
+    free = set(FOLLOW_RELEASES.get(stack, ())) if newest else set()
+    wanted = [requirement_name(r) if requirement_name(r) in free else r
+              for r in (*PACKAGE, *STACKS[stack][1])]
+    return [*(r for r in wanted if requirement_name(r) not in replaced), *pins]
 
 
 def find_uv() -> str:

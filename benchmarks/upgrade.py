@@ -99,8 +99,9 @@ def candidate_lock(args, base_lock: Path, out: Path) -> Path:
         return base_lock  # nothing in the stack changes (a test-only plant): the same lock
     path = out / "candidate.lock.txt"
     shutil.copyfile(base_lock, path)  # uv keeps the existing pins it can
-    stacks.compile_lock(stacks.requirements(args.base, tuple(args.pin)), args.candidate_python, path,
-                        newest=args.newest, prereleases=args.prereleases)
+    wanted = stacks.requirements(args.base, tuple(args.pin), newest=args.newest)
+    stacks.compile_lock(wanted, args.candidate_python, path, newest=args.newest,
+                        prereleases=args.prereleases)
     return path
 
 

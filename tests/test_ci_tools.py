@@ -178,3 +178,22 @@ def test_upgrade_plan_names_a_lock_that_cannot_compile_in_one_line(tmp_path, mon
     assert plan.main(["--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "tensorflow==9.9" in err
+
+
+def test_the_canary_asks_for_releases_past_the_newest_stacks_series(tmp_path, monkeypatch, capsys):
+    """Seen: the canary compiled 'tensorflow==2.21.*' and 'torch==2.13.0', so a new TensorFlow
+    minor or PyTorch release could never reach a verdict."""
+    plan = ci_module("upgrade_plan", monkeypatch)
+    asked = {}
+
+    def record(reqs, python, out, newest=False, prereleases=False):
+        asked[Path(out).stem] = (list(reqs), newest, prereleases)
+    monkeypatch.setattr(plan.stacks, "compile_lock", record)
+    assert plan.main(["--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == "stacks=[]\n"  # the recorder wrote nothing new
+    newest = {stack: reqs for stack, (reqs, up, pre) in asked.items() if up and pre}
+    assert set(newest) == {"py310-tf215", "py311-tf216", "py312-tf218", "py313-tf221", "py311"}
+    assert {"tensorflow", "torch", "jax"} <= set(newest["py311"])
+    assert "tensorflow" in newest["py313-tf221"]
+    assert "tensorflow==2.18.*" in newest["py312-tf218"] and "tensorflow" not in newest["py312-tf218"]
+    assert ["tensorflow==2.15.*", "keras>=2.15,<3"] == newest["py310-tf215"][-2:]

@@ -143,3 +143,12 @@ def test_a_lock_that_is_not_utf8_is_a_lock_error_naming_it(tmp_path):
     lock.write_bytes(b"numpy==2.4.6\n\xff\n")
     with pytest.raises(stacks.LockError, match=r"lock.txt: not UTF-8 text"):
         stacks.read_lock(lock)
+
+
+def test_the_newest_stacks_follow_new_releases_and_the_older_keep_their_series():
+    assert stacks.requirements("py311", newest=True)[-6:] == [
+        "tensorflow", "jax", "torch", "mutmut>=3.3,<4", "ruff", "uv"]
+    assert stacks.requirements("py313-tf221", newest=True)[-1] == "tensorflow"
+    assert stacks.requirements("py312-tf218", newest=True)[-1] == "tensorflow==2.18.*"
+    assert stacks.requirements("py311", ("torch==2.14.0",), newest=True)[-1] == "torch==2.14.0"
+    assert stacks.requirements("py311")[-6:-3] == ["tensorflow==2.21.*", "jax", "torch==2.13.0"]
