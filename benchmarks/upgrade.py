@@ -190,6 +190,20 @@ def claim_side_folder(args, side: str, python: str, lock: Path, out: Path) -> No
     write_text(path, stamp)
 
 
+def train_side(args, python: str, out: Path) -> None:
+    """One side's share of a fan-out (``--side``): the first seed for every model, later seeds
+    only for the models the first seed left unsettled on the two sides found in OUT."""
+    first, later = upgrade.SEEDS[0], [seed for seed in args.seeds if seed != upgrade.SEEDS[0]]
+    if first in args.seeds:
+        reproduce(args, args.side, python, args.models, [first], out)
+    models = unsettled_models(out, args.models) if later else []
+    if later and not models:
+        print(f"upgrade: seed {first} settles every model; seeds {' '.join(map(str, later))} "
+              "not trained", flush=True)
+    if models:
+        reproduce(args, args.side, python, models, later, out)
+
+
 def train_seeds(args, pythons: dict, out: Path) -> dict[str, dict[str, dict[int, float]]]:
     """Reproduce rounds in both environments until every model has the seeds it wants."""
     wanted = {model: 1 for model in args.models}
@@ -218,6 +232,16 @@ def side_values(runs: Path, models) -> dict[str, dict[int, float]]:
         if any(folder.glob("*/result.json")):
             finished.update(seed_runs(folder))
     return judged_values(compare.run_values(runs, finished), models)
+
+
+def unsettled_models(out: Path, models) -> list[str]:
+    """``models`` less those the first seed settles (the gated statistic bit for bit equal on both
+    sides, as in ``train_seeds``); all of them until both sides hold that seed's results."""
+    first = upgrade.SEEDS[0]
+    values = {side: side_values(out / side / "runs", models) for side in ("base", "candidate")}
+    return [m for m in models
+            if not (first in values["base"].get(m, {}) and first in values["candidate"].get(m, {})
+                    and values["base"][m][first] == values["candidate"][m][first])]
 
 
 def judged_values(found: dict, models) -> dict:
@@ -347,8 +371,9 @@ def parse_arguments(argv):
                         help="an existing environment's Python for the base (no build)")
     parser.add_argument("--candidate-env-python", type=unresolved)
     parser.add_argument("--side", choices=("base", "candidate"),
-                        help="fan-out: only build this side and train --seeds into OUT/SIDE/runs; "
-                             "a later run without --side on the merged OUT reuses them")
+                        help="fan-out: only build this side and train --seeds into OUT/SIDE/runs "
+                             "(seeds after 11 only for the models seed 11 of both sides in OUT did "
+                             "not settle); a later run without --side on the merged OUT reuses them")
     parser.add_argument("--seeds", nargs="+", type=int, default=list(upgrade.SEEDS[:1]), metavar="S",
                         help="with --side: the seeds to train (default %(default)s)")
     parser.add_argument("--newest", action="store_true",
@@ -436,7 +461,7 @@ def main(argv=None) -> int:
                 pythons[side] = str(given or build_env(python, lock, args.envs))
                 claim_side_folder(args, side, str(given or python), Path(lock), out)
         if args.side:
-            reproduce(args, args.side, pythons[args.side], args.models, args.seeds, out)
+            train_side(args, pythons[args.side], out)
             return 0
         accuracy = train_seeds(args, pythons, out)
         build = build_changes(args.models, out)

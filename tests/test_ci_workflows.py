@@ -148,3 +148,19 @@ def test_every_workflow_finds_the_cpu_build_of_torch_the_locks_pin(workflow):
     text = (WORKFLOWS / workflow).read_text()
     top_level_env = re.search(r"^env:\n((?:  .*\n|\n)*?)^jobs:", text, re.MULTILINE)
     assert top_level_env and f"  UV_FIND_LINKS: {TORCH_CPU_WHEELS}\n" in top_level_env[1]
+
+
+def test_the_upgrade_workflow_trains_seed_11_first_then_each_later_seed_on_a_runner_of_its_own():
+    """Seen: one runner trained seeds 15-18 of every model on both sides, ~176 minutes of
+    TensorFlow on 2 cores against a 180-minute limit, whatever seed 11 had settled."""
+    from mnist_mlp.judging.upgrade import SEEDS
+
+    text = (WORKFLOWS / "upgrade.yml").read_text().split("\njobs:\n", 1)[1]
+    jobs = dict(re.findall(r"^  (\w+):\n((?:    .*\n|\n|  #.*\n)*)", text, re.MULTILINE))
+    assert list(jobs) == ["plan", "first", "more", "verdict"]
+    assert re.findall(r"--seeds (\S+)", jobs["first"]) == ["11"] and SEEDS[0] == 11
+    later = json.loads(re.search(r'seed: (\[.*\])', jobs["more"])[1])
+    assert [int(seed) for seed in later] == list(SEEDS[1:]) == list(range(12, 19))
+    assert "needs: [plan, first]" in jobs["more"] and "needs: [plan, first, more]" in jobs["verdict"]
+    for job in ("first", "more"):  # both sides of a seed on one runner
+        assert 'for side in base candidate; do' in jobs[job] and '--side "$side"' in jobs[job]

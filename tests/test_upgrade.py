@@ -141,6 +141,34 @@ def test_a_seed_an_interrupted_reproduce_left_unfinished_is_not_read(tmp_path, m
     assert list(command.side_values(runs, ["softmax"])["softmax"]) == [11]
 
 
+def test_a_fanned_out_side_trains_later_seeds_only_for_models_seed_11_did_not_settle(
+        tmp_path, make_result, write_run, monkeypatch):
+    """CI trains seed 11 first, then the later seeds on runners of their own: a model identical on
+    seed 11 is settled there (as in the whole verdict) and is not trained again."""
+    from mnist_mlp.notebook import draws
+
+    def seed_11(side, accuracies):
+        write_run(tmp_path / side / "runs" / "seed-11", [
+            dataclasses.replace(make_result(model, seed=11, test_accuracy=value), draws=draws.SCHEME)
+            for model, value in accuracies.items()])
+    models = ["arch1_relu", "arch2_relu", "softmax"]
+    assert command.unsettled_models(tmp_path, models) == models  # nothing trained yet
+    seed_11("base", {"arch1_relu": 0.981, "arch2_relu": 0.979, "softmax": 0.925})
+    assert command.unsettled_models(tmp_path, models) == models  # one side only
+    seed_11("candidate", {"arch1_relu": 0.981, "arch2_relu": 0.978, "softmax": 0.925})
+    assert command.unsettled_models(tmp_path, models) == ["arch2_relu"]
+    assert command.unsettled_models(tmp_path, ["softmax"]) == []
+    trained = []
+    monkeypatch.setattr(command, "reproduce", lambda args, side, python, models, seeds, out:
+                        trained.append((side, list(models), list(seeds))))
+    for seeds in (["11"], ["12", "13"], ["11", "14"]):
+        args = command.parse_arguments(["--base", "py311", "--pin", "keras==3.15.1", "--side", "base",
+                                        "--models", *models, "--seeds", *seeds])
+        command.train_side(args, "python", tmp_path)
+    assert trained == [("base", models, [11]), ("base", ["arch2_relu"], [12, 13]),
+                       ("base", models, [11]), ("base", ["arch2_relu"], [14])]
+
+
 def test_a_run_without_a_finished_time_is_not_counted_as_reused(tmp_path):
     folder = tmp_path / "base" / "runs" / "seed-11" / "softmax"
     folder.mkdir(parents=True)
