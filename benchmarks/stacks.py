@@ -50,6 +50,8 @@ STACKS: dict[str, tuple[str, tuple[str, ...]]] = {
 # older stacks are their series and move only within it.
 FOLLOW_RELEASES: dict[str, tuple[str, ...]] = {"py311": ("tensorflow", "torch"),
                                                "py313-tf221": ("tensorflow",)}
+# PyTorch's CPU builds (the locks pin torch==X+cpu), which PyPI does not serve.
+TORCH_CPU_WHEELS = "https://download.pytorch.org/whl/cpu/torch/"
 # Installed by the virtualenv itself (uv's seed), not by a requirement: not judged.
 SEED = frozenset({"pip", "setuptools", "wheel"})
 PROJECT = "mnist-mlp"
@@ -135,6 +137,16 @@ def requirements(stack: str, pins: tuple[str, ...] = (), newest: bool = False) -
     return [*(r for r in wanted if requirement_name(r) not in replaced), *pins]
 
 
+def find_links() -> str:
+    """Where uv finds wheels beside the index: ``UV_FIND_LINKS``, else pip's ``PIP_FIND_LINKS`` (a
+    machine's local wheels; uv reads no pip configuration), each even when empty, else PyTorch's
+    CPU wheels."""
+    for name in ("UV_FIND_LINKS", "PIP_FIND_LINKS"):
+        if name in os.environ:
+            return os.environ[name]
+    return TORCH_CPU_WHEELS
+
+
 def find_uv() -> str:
     uv = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
     if not uv:
@@ -150,8 +162,7 @@ def compile_lock(reqs: list[str], python: str, out: Path, newest: bool = False,
     command = [find_uv(), "pip", "compile", "-", "--python-version", python, "--python-platform",
                PLATFORM, "--no-header", "--no-annotate", "--quiet", "-o", str(out),
                *(["--upgrade"] if newest else []), *(["--prerelease", "allow"] if prereleases else [])]
-    env = {**os.environ, "UV_FIND_LINKS": os.environ.get("UV_FIND_LINKS")
-           or os.environ.get("PIP_FIND_LINKS", "")}
+    env = {**os.environ, "UV_FIND_LINKS": find_links()}
     proc = subprocess.run(command, input="\n".join(reqs) + "\n", text=True, capture_output=True,
                           env=env, check=False)
     if proc.returncode != 0:

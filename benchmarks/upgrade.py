@@ -115,8 +115,7 @@ def build_env(python: str, lock: Path, envs: Path) -> Path:
     uv = stacks.find_uv()
     if not done.exists():
         shutil.rmtree(env, ignore_errors=True)
-        find_links = {"UV_FIND_LINKS": os.environ.get("UV_FIND_LINKS")
-                      or os.environ.get("PIP_FIND_LINKS", "")}
+        find_links = {"UV_FIND_LINKS": stacks.find_links()}
         run([uv, "venv", "--quiet", "--seed", "--python", python, env], f"uv venv --python {python}")
         run([uv, "pip", "install", "--quiet", "--python", interpreter, "-r", lock],
             f"installing {lock.name} on Python {python}", find_links)

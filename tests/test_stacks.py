@@ -152,3 +152,25 @@ def test_the_newest_stacks_follow_new_releases_and_the_older_keep_their_series()
     assert stacks.requirements("py312-tf218", newest=True)[-1] == "tensorflow==2.18.*"
     assert stacks.requirements("py311", ("torch==2.14.0",), newest=True)[-1] == "torch==2.14.0"
     assert stacks.requirements("py311")[-6:-3] == ["tensorflow==2.21.*", "jax", "torch==2.13.0"]
+
+
+def test_pytorchs_cpu_wheels_are_found_unless_the_machine_names_its_own(monkeypatch):
+    """The locks pin torch==X+cpu, which PyPI does not serve: a user with no find-links of their
+    own gets PyTorch's page of CPU wheels; a machine's own (even empty) setting wins."""
+    monkeypatch.delenv("UV_FIND_LINKS", raising=False)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    assert stacks.find_links() == "https://download.pytorch.org/whl/cpu/torch/"
+    monkeypatch.setenv("PIP_FIND_LINKS", "/opt/wheels")
+    assert stacks.find_links() == "/opt/wheels"
+    monkeypatch.setenv("UV_FIND_LINKS", "")
+    assert stacks.find_links() == ""
+
+
+def test_every_torch_env_of_tox_finds_pytorchs_cpu_wheels_by_default():
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(stacks.TREE / "tox.ini")
+    default = ("torch: UV_FIND_LINKS = {env:UV_FIND_LINKS:{env:PIP_FIND_LINKS:"
+               "https://download.pytorch.org/whl/cpu/torch/}}")
+    for section in ("testenv", "testenv:bench-{jax,tensorflow,torch}"):
+        lines = [line.strip() for line in config[section]["set_env"].splitlines()]
+        assert default in lines, section
