@@ -46,6 +46,7 @@ from mnist_mlp.judging.config_diff import SAVED, diff
 from mnist_mlp.judging.matrix import seed_runs
 from mnist_mlp.measuring.benchjson import load as load_bench_json
 from mnist_mlp.notebook.models import names as model_names
+from mnist_mlp.report import plots
 from mnist_mlp.training.reproduce import prepare_run_dir
 from mnist_mlp.training.results import seed_folder
 
@@ -425,8 +426,11 @@ def read_verdict(path: Path) -> upgrade.Verdict:
 def keep(verdict: upgrade.Verdict, name: str) -> Path:
     """The kept verdict and its page (tests/test_upgrade.py renders the page again from it)."""
     write_json(KEPT / f"{name}.json", verdict.to_json())
-    page = TREE / "docs" / "results" / f"upgrade-{name}.md"
-    write_text(page, upgrade.markdown(verdict))
+    results = TREE / "docs" / "results"
+    figure = results / "figures" / f"upgrade-{name}.png"
+    plots.plot_upgrade(verdict, upgrade.SPEED_THRESHOLD, figure)
+    page = results / f"upgrade-{name}.md"
+    write_text(page, upgrade.markdown(verdict, figure, results))
     return page
 
 
@@ -483,8 +487,10 @@ def main(argv=None) -> int:
               f"delete {out} and rerun", file=sys.stderr)
         return 2
     write_json(out / "verdict.json", verdict.to_json())
-    write_text(out / "verdict.md", upgrade.markdown(verdict))
-    write_text(out / "verdict.html", upgrade.to_html(verdict))
+    figure = out / "figures" / "verdict.png"
+    plots.plot_upgrade(verdict, upgrade.SPEED_THRESHOLD, figure)
+    write_text(out / "verdict.md", upgrade.markdown(verdict, figure, out))
+    write_text(out / "verdict.html", upgrade.to_html(verdict, figure))
     print(upgrade.markdown(verdict))
     if args.keep:
         print(f"upgrade: kept as {keep(verdict, args.keep)}")

@@ -326,9 +326,36 @@ KEPT = sorted((TREE / "benchmarks" / "results" / "upgrade").glob("*.json"))
 @pytest.mark.parametrize("kept", KEPT, ids=[p.stem for p in KEPT])
 def test_each_kept_verdict_page_is_what_its_json_renders(kept):
     verdict = Verdict.from_json(json.loads(kept.read_text()))
-    page = TREE / "docs" / "results" / f"upgrade-{kept.stem}.md"
-    assert page.read_text() == upgrade.markdown(verdict)
+    results = TREE / "docs" / "results"
+    figure = results / "figures" / f"upgrade-{kept.stem}.png"
+    assert (results / f"upgrade-{kept.stem}.md").read_text() == upgrade.markdown(verdict, figure, results)
+    assert figure.read_bytes().startswith(PNG)
     assert f"(results/upgrade-{kept.stem}.md)" in (TREE / "docs" / "upgrade.md").read_text()
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_page_draws_every_models_difference_and_ratio_with_their_intervals(tmp_path):
+    from mnist_mlp.report import plots
+
+    v = verdict(speed_ratio=1.10, speed_verdict="SLOWER")
+    figure = tmp_path / "figures" / "verdict.png"
+    drawn = plots.plot_upgrade(v, upgrade.SPEED_THRESHOLD, figure)
+    accuracy, speed = drawn.axes
+    assert [t.get_text() for t in accuracy.get_yticklabels()] == ["arch1_relu", "softmax"]
+    assert accuracy.get_xlabel() == "accuracy: candidate - base (points)"
+    assert speed.get_xlabel() == "step time: candidate / base"
+    assert sorted(line.get_xdata()[0] for line in speed.lines if len(line.get_xdata()) == 2
+                  and line.get_xdata()[0] == line.get_xdata()[1]) == [1.0, 1.05]  # 1 and SLOWER
+    assert figure.read_bytes().startswith(PNG)
+    assert ("![Per model: the paired accuracy difference and the step-time ratio, with their intervals "
+            "(grey identical, blue same, green better or faster, red worse or SLOWER; dashed: the SLOWER "
+            "threshold)](figures/verdict.png)") in upgrade.markdown(v, figure, tmp_path)
+    assert "data:image/png;base64," in upgrade.to_html(v, figure)
+    assert "figures/" not in upgrade.markdown(v) and "data:image" not in upgrade.to_html(v)
+    no_speed = dataclasses.replace(v, speed=())
+    assert len(plots.plot_upgrade(no_speed, upgrade.SPEED_THRESHOLD, figure).axes) == 1
 
 
 @pytest.mark.parametrize("kept", KEPT, ids=[p.stem for p in KEPT])

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from mnist_mlp.judging import abcompare, compare
 
@@ -235,27 +236,36 @@ def headline(verdict: Verdict) -> str:
             f"(exit {verdict.exit_status}; {verdict.wall_seconds / 60:.1f} min on {verdict.machine}{reused})")
 
 
-def blocks(verdict: Verdict) -> list:
-    """The page as the report's blocks, rendered by its Markdown and HTML renderers."""
-    from mnist_mlp.report.blocks import Heading, Paragraph, Table
+FIGURE_CAPTION = ("Per model: the paired accuracy difference and the step-time ratio, with their intervals "
+                  "(grey identical, blue same, green better or faster, red worse or SLOWER; dashed: "
+                  "the SLOWER threshold)")
+
+
+def blocks(verdict: Verdict, figure: Path | None = None) -> list:
+    """The page as the report's blocks, rendered by its Markdown and HTML renderers; ``figure``
+    (``report.plots.plot_upgrade``'s PNG) below the headline when given."""
+    from mnist_mlp.report.blocks import Figure, Heading, Paragraph, Table
     from mnist_mlp.report.blocks import Verdict as VerdictLine
 
     page = [Heading(1, f"Upgrade verdict: {verdict.base.name} → {verdict.candidate.name}"),
             VerdictLine("verdict", headline(verdict))]
     if verdict.lock_changes:
         page.append(Paragraph("Lock changes: " + ", ".join(verdict.lock_changes)))
+    if figure is not None:
+        page.append(Figure(figure, FIGURE_CAPTION))
     for title, header, rows in tables(verdict):
         page += [Heading(2, title), Table(tuple(header), tuple(tuple(r) for r in rows))]
     return page
 
 
-def markdown(verdict: Verdict) -> str:
-    from pathlib import Path
-
+def markdown(verdict: Verdict, figure: Path | None = None, folder: Path = Path(".")) -> str:
+    """The page as Markdown; ``figure`` linked relative to ``folder``, where the page is written."""
     from mnist_mlp.report.markdown import render_markdown
-    return render_markdown(blocks(verdict), Path("."))
+    return render_markdown(blocks(verdict, figure), folder)
 
 
-def to_html(verdict: Verdict) -> str:
+def to_html(verdict: Verdict, figure: Path | None = None) -> str:
+    """The page as one HTML file (``figure`` embedded)."""
     from mnist_mlp.report.html import render_html
-    return render_html(blocks(verdict), f"Upgrade verdict: {verdict.base.name} → {verdict.candidate.name}")
+    return render_html(blocks(verdict, figure),
+                       f"Upgrade verdict: {verdict.base.name} → {verdict.candidate.name}")

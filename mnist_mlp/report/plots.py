@@ -316,3 +316,44 @@ def plot_matrix_mfu(matrix, target: str | os.PathLike) -> Figure:
             ax.bar([x for x, _ in points], [m for _, m in points], width, label=env)
     return _save_per_model(fig, ax, matrix, "MFU (step FLOPs / step time / measured peak)",
                            "Training-step MFU per env", target)
+
+
+UPGRADE_PANEL_WIDTH, UPGRADE_ROW_HEIGHT = 5.0, 0.45
+OUTCOME_COLORS = {"identical": "tab:gray", "same": "tab:blue", "better": "tab:green", "worse": "tab:red",
+                  "SLOWER": "tab:red", "faster": "tab:green"}
+
+
+def _interval_dot(ax, value: float, y: int, interval, outcome: str) -> None:
+    low, high = interval if interval is not None else (value, value)
+    ax.errorbar(value, y, xerr=[[max(0.0, value - low)], [max(0.0, high - value)]], fmt="o",
+                capsize=3, color=OUTCOME_COLORS.get(outcome, "tab:blue"))
+
+
+def plot_upgrade(verdict, slower_at: float, target: str | os.PathLike) -> Figure:
+    """Per model, the paired accuracy difference (points) and, when timed, the step-time ratio
+    (candidate / base), each with its interval and coloured by its outcome; the ratio against 1
+    and the SLOWER threshold ``1 + slower_at``."""
+    rows = verdict.paired()
+    speed = {row.model: row for row in verdict.speed}
+    models = [row.model for row in rows] + [m for m in speed if m not in {r.model for r in rows}]
+    panels = 2 if speed else 1
+    fig = _figure((UPGRADE_PANEL_WIDTH * panels, 1.5 + UPGRADE_ROW_HEIGHT * len(models)))
+    axes = fig.subplots(1, panels, sharey=True, squeeze=False)[0]
+    for row in rows:
+        interval = row.interval and (row.interval[0] * 100, row.interval[1] * 100)
+        _interval_dot(axes[0], row.mean * 100, models.index(row.model), interval, row.outcome)
+    axes[0].axvline(0.0, color="black", linewidth=0.8)
+    axes[0].set_xlabel("accuracy: candidate - base (points)")
+    axes[0].set_yticks(range(len(models)), models)
+    axes[0].set_ylim(len(models) - 0.5, -0.5)
+    if speed:
+        for model, row in speed.items():
+            _interval_dot(axes[1], row.ratio, models.index(model), (row.ci_low, row.ci_high), row.verdict)
+        axes[1].axvline(1.0, color="black", linewidth=0.8)
+        axes[1].axvline(1.0 + slower_at, color="tab:red", linestyle="--", linewidth=1)
+        axes[1].set_xlabel("step time: candidate / base")
+    for ax in axes:
+        ax.grid(True, axis="x", alpha=0.4)
+    fig.suptitle(f"{verdict.base.name} → {verdict.candidate.name}")
+    return save(fig, target)
+
