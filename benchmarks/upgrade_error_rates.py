@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+from mnist_mlp.judging.upgrade import SEEDS
 from mnist_mlp.notebook.models import names as model_names
 
 TREE = Path(__file__).resolve().parent.parent
@@ -90,10 +91,12 @@ def render(tries: list[dict]) -> str:
         if kind == "accuracy":
             hits = sum(t["accuracy"][NOISE_MODEL][2] == "worse" for t in rows)
             lines += [f"## {what}", "", f"**{hits}/{len(rows)} tries read `worse` for {NOISE_MODEL}.**", "",
-                      "| try | seeds | mean difference (points) | outcome | exit | seconds |",
-                      "|---|---|---|---|---|---|"]
-            lines += [f"| {t['try']} | {seeds} | {mean:+.3f} | {outcome} | {t['exit']} | {t['seconds']:.0f} |"
-                      for t in rows for seeds, mean, outcome in [t["accuracy"][NOISE_MODEL]]]
+                      ("| try | seeds the verdict chose | mean difference (points) | outcome | exit "
+                       "| seconds |"), "|---|---|---|---|---|---|"]
+            for t in rows:
+                seeds, mean, outcome = t["accuracy"][NOISE_MODEL]
+                lines.append(f"| {t['try']} | {SEEDS[0]}-{SEEDS[seeds - 1]} | {mean:+.3f} | {outcome} "
+                             f"| {t['exit']} | {t['seconds']:.0f} |")
         else:
             slower = sum(any(v == "SLOWER" for _, v in t["speed"].values()) for t in rows)
             every = sum(all(v == "SLOWER" for _, v in t["speed"].values()) for t in rows)

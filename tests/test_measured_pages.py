@@ -82,3 +82,14 @@ def test_steps_per_execution_page_is_what_the_kept_run_renders():
     page = script("steps_per_execution").render(kept)
     assert page == (TREE / "docs" / "results" / "steps-per-execution.md").read_text("utf-8")
     assert "| jax | arch1_bn_dropout | 32 | 2.13 | 4.27 | 0.91 | 137 |" in page
+
+
+def test_upgrade_error_rates_page_is_what_the_kept_tries_render():
+    import json
+
+    tries = json.loads((TREE / "benchmarks" / "results" / "upgrade-error-rates.json").read_text())
+    page = script("upgrade_error_rates").render(tries)
+    assert page == (TREE / "docs" / "results" / "upgrade-error-rates.md").read_text("utf-8"), (
+        "rerun python benchmarks/upgrade_error_rates.py render")
+    # the seeds each accuracy try's verdict chose, named
+    assert "| 0 | 11-14 | -0.183 | worse | 1 | 654 |" in page and "| 1 | 11-18 | -0.194 | worse |" in page
