@@ -93,3 +93,30 @@ def test_upgrade_error_rates_page_is_what_the_kept_tries_render():
         "rerun python benchmarks/upgrade_error_rates.py render")
     # the seeds each accuracy try's verdict chose, named
     assert "| 0 | 11-14 | -0.183 | worse | 1 | 654 |" in page and "| 1 | 11-18 | -0.194 | worse |" in page
+
+
+MATRIX = TREE / "benchmarks" / "results" / "matrix"
+
+
+def test_matrix_page_is_what_its_kept_runs_render():
+    """The kept matrix page is `mnist-mlp matrix` of the kept run folders (each model's result.json
+    and trained_config.json, each env's benchmarks.json), against matrix-py313-tf221."""
+    import re
+    from datetime import datetime, timezone
+
+    from mnist_mlp.judging import matrix
+    from mnist_mlp.report.markdown import render_markdown
+    from mnist_mlp.report.matrix import document
+
+    page = (MATRIX / "matrix.md").read_text("utf-8")
+    built = datetime.strptime(re.search(r"Built (\d{4}-\d\d-\d\d \d\d:\d\d) UTC", page)[1],
+                              "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc)
+    envs = [matrix.load_env_run(folder) for folder in sorted((MATRIX / "runs").iterdir())]
+    table = matrix.build_matrix(envs, "matrix-py313-tf221", matrix.golden_gate)
+    figures = {"Test accuracy per env (mean and every seed)": MATRIX / "figures" / "matrix_accuracy.png",
+               "Training-step MFU per env": MATRIX / "figures" / "matrix_mfu.png"}
+    assert render_markdown(document(table, figures, built), MATRIX) == page
+    assert all(path.is_file() for path in figures.values())
+    # every env drew its seeds the project's way, so every delta is paired over the seeds
+    from mnist_mlp.notebook.draws import SCHEME
+    assert {result.draws for env in envs for run in env.seeds.values() for result in run.values()} == {SCHEME}
