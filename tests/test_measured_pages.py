@@ -111,7 +111,7 @@ def test_matrix_page_is_what_its_kept_runs_render():
     page = (MATRIX / "matrix.md").read_text("utf-8")
     built = datetime.strptime(re.search(r"Built (\d{4}-\d\d-\d\d \d\d:\d\d) UTC", page)[1],
                               "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc)
-    envs = [matrix.load_env_run(folder) for folder in sorted((MATRIX / "runs").iterdir())]
+    envs = [matrix.load_env_run(folder) for folder in sorted((MATRIX / "envs").iterdir())]
     table = matrix.build_matrix(envs, "matrix-py313-tf221", matrix.golden_gate)
     figures = {"Test accuracy per env (mean and every seed)": MATRIX / "figures" / "matrix_accuracy.png",
                "Training-step MFU per env": MATRIX / "figures" / "matrix_mfu.png"}
