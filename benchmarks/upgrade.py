@@ -235,13 +235,13 @@ def side_values(runs: Path, models) -> dict[str, dict[int, float]]:
 
 
 def unsettled_models(out: Path, models) -> list[str]:
-    """``models`` less those the first seed settles (the gated statistic bit for bit equal on both
-    sides, as in ``train_seeds``); all of them until both sides hold that seed's results."""
+    """``models`` less those the first seed settles (``upgrade.seeds_wanted`` of its one paired
+    difference is 1, as in ``train_seeds``); all of them until both sides hold that seed's results."""
     first = upgrade.SEEDS[0]
-    values = {side: side_values(out / side / "runs", models) for side in ("base", "candidate")}
+    base, candidate = (side_values(out / side / "runs", models) for side in ("base", "candidate"))
     return [m for m in models
-            if not (first in values["base"].get(m, {}) and first in values["candidate"].get(m, {})
-                    and values["base"][m][first] == values["candidate"][m][first])]
+            if not (first in base.get(m, {}) and first in candidate.get(m, {})
+                    and upgrade.seeds_wanted([candidate[m][first] - base[m][first]]) == 1)]
 
 
 def judged_values(found: dict, models) -> dict:
